@@ -1,0 +1,40 @@
+# Two commands for users: `make book` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test venv data lint clean
+
+## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
+book: $(STAMP) data
+	$(PY) -m dlfoundations.book --execute cache --out _build/config.yml
+	$(JB) build . --config _build/config.yml
+	@echo "The book is in $(CURDIR)/_build/html/index.html"
+	@if [ -z "$$CI" ]; then $(PY) -m webbrowser -t "file://$(CURDIR)/_build/html/index.html" >/dev/null 2>&1 || true; fi
+
+## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile)
+test: $(STAMP)
+	$(VENV)/bin/ruff check code tests chapters
+	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
+	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
+	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --durations=5
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	touch $(STAMP)
+
+## make data: make sure CIFAR-10 is where the chapters look (downloads it unless CIFAR10_ROOT holds it)
+data: $(STAMP)
+	$(PY) -c "from dlfoundations import data; print('CIFAR-10:', data.ensure_cifar10())"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check code tests chapters
+	$(VENV)/bin/ruff format --check code tests chapters
+
+clean:
+	rm -rf _build

@@ -1,0 +1,93 @@
+"""Networks written as plain functions of a list of weight tensors (the "barebones" API).
+
+Layouts follow CS231n's PyTorch assignment: fully connected weights are stored
+``(fan_in, fan_out)`` and applied as ``x @ w``; convolution weights are
+``(out_channels, in_channels, kH, kW)`` as ``torch.nn.functional.conv2d``
+expects them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` → ``(N, C·H·W)``: keep the batch dimension, merge the rest."""
+    return x.reshape(x.shape[0], -1)
+
+
+def _check_rows(where: str, features: int, weight: torch.Tensor, name: str) -> None:
+    if weight.shape[0] != features:
+        raise ValueError(
+            f"{where}: the input has {features} features per example but {name} has shape "
+            f"{tuple(weight.shape)}; {name} needs {features} rows (fan_in, fan_out)."
+        )
+
+
+def two_layer_fc(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+    """Scores of a two-layer ReLU network without biases: ``relu(flatten(x) @ w1) @ w2``."""
+    w1, w2 = params
+    x = flatten(x)
+    _check_rows("two_layer_fc", x.shape[1], w1, "w1")
+    _check_rows("two_layer_fc", w1.shape[1], w2, "w2")
+    return F.relu(x @ w1) @ w2
+
+
+def three_layer_convnet(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+    """conv 5×5 (pad 2) → ReLU → conv 3×3 (pad 1) → ReLU → fully connected scores."""
+    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
+    if x.ndim != 4 or x.shape[1] != conv_w1.shape[1]:
+        raise ValueError(
+            f"three_layer_convnet: expected images (N, {conv_w1.shape[1]}, H, W) to match conv_w1 "
+            f"{tuple(conv_w1.shape)}, got {tuple(x.shape)}"
+        )
+    h = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))
+    h = F.relu(F.conv2d(h, conv_w2, conv_b2, padding=1))
+    h = flatten(h)
+    _check_rows("three_layer_convnet", h.shape[1], fc_w, "fc_w")
+    return h @ fc_w + fc_b
+
+
+def fan_in(shape: tuple[int, ...]) -> int:
+    """Inputs feeding one output: rows of an ``(in, out)`` matrix, ``C·kH·kW`` of a filter bank."""
+    return shape[0] if len(shape) == 2 else math.prod(shape[1:])
+
+
+def random_weight(shape, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Kaiming-normal weights ``N(0, 2/fan_in)`` that require gradients."""
+    shape = tuple(shape)
+    w = torch.randn(shape, device=device, dtype=dtype) * math.sqrt(2.0 / fan_in(shape))
+    return w.requires_grad_()
+
+
+def zero_weight(shape, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Zeros that require gradients (for biases)."""
+    return torch.zeros(tuple(shape), device=device, dtype=dtype, requires_grad=True)
+
+
+def init_two_layer_fc(hidden: int, input_dim: int = 3 * 32 * 32, num_classes: int = 10, device=None):
+    """``[w1, w2]`` for :func:`two_layer_fc`, Kaiming-normal."""
+    return [random_weight((input_dim, hidden), device), random_weight((hidden, num_classes), device)]
+
+
+def init_three_layer_convnet(
+    channel_1: int, channel_2: int, in_channels: int = 3, size: int = 32, num_classes: int = 10, device=None
+):
+    """The six tensors of :func:`three_layer_convnet`: Kaiming-normal weights, zero biases."""
+    return [
+        random_weight((channel_1, in_channels, 5, 5), device),
+        zero_weight((channel_1,), device),
+        random_weight((channel_2, channel_1, 3, 3), device),
+        zero_weight((channel_2,), device),
+        random_weight((channel_2 * size * size, num_classes), device),
+        zero_weight((num_classes,), device),
+    ]
+
+
+def count_parameters(params) -> int:
+    """Number of scalars in a list of tensors or in an ``nn.Module``."""
+    tensors = params.parameters() if isinstance(params, torch.nn.Module) else params
+    return sum(p.numel() for p in tensors)

@@ -1,0 +1,210 @@
+"""Accuracy checks and training loops: barebones (manual SGD) and ``nn.Module`` + ``torch.optim``.
+
+Both loops share one driver, :func:`_run`, which records every iteration's
+loss, checks validation accuracy every ``print_every`` iterations (and after
+the last), measures training images per second, and stops a diverging run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+
+class DivergenceError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class History:
+    """What one training run measured."""
+
+    losses: list[float] = dataclasses.field(default_factory=list)  # one per iteration
+    val_iterations: list[int] = dataclasses.field(default_factory=list)
+    val_accuracies: list[float] = dataclasses.field(default_factory=list)
+    images: int = 0  # training images processed
+    train_seconds: float = 0.0  # time spent in training steps (validation excluded)
+    wall_seconds: float = 0.0  # everything, validation included
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.train_seconds if self.train_seconds else float("nan")
+
+    @property
+    def best_val_accuracy(self) -> float:
+        return max(self.val_accuracies)
+
+    @property
+    def final_val_accuracy(self) -> float:
+        return self.val_accuracies[-1]
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def check_accuracy(
+    loader: Iterable,
+    model: Callable,
+    params: list[torch.Tensor] | None = None,
+    split: str = "val",
+    verbose: bool = True,
+) -> float:
+    """Fraction of correctly classified examples; prints ``Got N / M correct (P%)``.
+
+    ``model`` is either a barebones function called as ``model(x, params)`` or
+    an ``nn.Module`` (``params=None``), which is put in eval mode meanwhile.
+    """
+    was_training = isinstance(model, torch.nn.Module) and model.training
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, y in loader:
+            scores = model(x) if params is None else model(x, params)
+            correct += int((scores.argmax(dim=1) == y).sum())
+            total += len(y)
+    if was_training:
+        model.train()
+    if total == 0:
+        raise ValueError("check_accuracy got an empty loader")
+    accuracy = correct / total
+    if verbose:
+        print(f"Checking accuracy on the {split} set: Got {correct} / {total} correct ({100 * accuracy:.2f}%)")
+    return accuracy
+
+
+def _raise_diverged(iteration: int, loss: float, hint: str) -> None:
+    raise DivergenceError(
+        f"Training diverged: the loss is {loss} at iteration {iteration}. {hint} "
+        f"Lower the learning rate (try a tenth), check that the inputs are normalized, "
+        f"and re-initialize the weights before trying again."
+    )
+
+
+def _run(
+    step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    evaluate: Callable[[], float],
+    loader_train,
+    epochs: int,
+    print_every: int,
+    hint: str,
+    verbose: bool,
+    progress: bool,
+    on_epoch_end: Callable[[], None] | None = None,
+) -> History:
+    history = History()
+    wall = time.perf_counter()
+    per_epoch = len(loader_train)
+    last = epochs * per_epoch - 1
+    pending: list[torch.Tensor] = []  # losses not yet copied to the host (avoids a sync per step)
+    device = None
+    iteration = 0
+    bar = tqdm(total=last + 1, disable=not progress, leave=False, unit="it")
+    for epoch in range(epochs):
+        tick = time.perf_counter()
+        for x, y in loader_train:
+            device = x.device
+            pending.append(step(x, y).detach())
+            if device.type == "cpu" and not math.isfinite(pending[-1].item()):  # free on the CPU
+                _raise_diverged(iteration, pending[-1].item(), hint)
+            history.images += len(y)
+            bar.update()
+            if iteration % print_every == 0 or iteration == last:
+                _synchronize(device)
+                history.train_seconds += time.perf_counter() - tick
+                values = torch.stack(pending).tolist()
+                pending.clear()
+                for offset, value in enumerate(values):
+                    if not math.isfinite(value):
+                        _raise_diverged(len(history.losses) + offset, value, hint)
+                history.losses.extend(values)
+                if verbose:
+                    print(f"Epoch {epoch}, Iteration {iteration}, loss = {values[-1]:.4f}")
+                history.val_iterations.append(iteration)
+                history.val_accuracies.append(evaluate())
+                if verbose:
+                    print()
+                tick = time.perf_counter()
+            iteration += 1
+        if on_epoch_end is not None:
+            on_epoch_end()
+    bar.close()
+    history.wall_seconds = time.perf_counter() - wall
+    return history
+
+
+def train_barebones(
+    model_fn: Callable,
+    params: list[torch.Tensor],
+    loader_train,
+    loader_val,
+    learning_rate: float,
+    epochs: int = 1,
+    print_every: int = 100,
+    verbose: bool = True,
+    progress: bool = False,
+) -> History:
+    """Plain SGD on a list of tensors: ``w -= lr * w.grad`` under ``torch.no_grad()``."""
+
+    def step(x, y):
+        loss = F.cross_entropy(model_fn(x, params), y)
+        loss.backward()
+        with torch.no_grad():
+            for w in params:
+                w -= learning_rate * w.grad
+                w.grad.zero_()
+        return loss
+
+    return _run(
+        step,
+        lambda: check_accuracy(loader_val, model_fn, params, verbose=verbose),
+        loader_train,
+        epochs,
+        print_every,
+        f"(learning rate {learning_rate:g})",
+        verbose,
+        progress,
+    )
+
+
+def train(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader_train,
+    loader_val,
+    epochs: int = 1,
+    print_every: int = 100,
+    scheduler=None,
+    verbose: bool = True,
+    progress: bool = False,
+) -> History:
+    """Train an ``nn.Module`` with a ``torch.optim`` optimizer (and an optional per-epoch scheduler)."""
+
+    def step(x, y):
+        model.train()
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    rates = ", ".join(f"{group['lr']:g}" for group in optimizer.param_groups)
+    return _run(
+        step,
+        lambda: check_accuracy(loader_val, model, verbose=verbose),
+        loader_train,
+        epochs,
+        print_every,
+        f"(learning rate {rates})",
+        verbose,
+        progress,
+        on_epoch_end=scheduler.step if scheduler is not None else None,
+    )

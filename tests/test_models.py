@@ -1,0 +1,91 @@
+import math
+
+import pytest
+import torch
+
+from dlfoundations import models
+
+
+def test_two_layer_fc_zero_input_shape():
+    scores = models.two_layer_fc(torch.zeros(64, 50), [torch.zeros(50, 42), torch.zeros(42, 10)])
+    assert list(scores.shape) == [64, 10]
+
+
+def test_three_layer_convnet_zero_input_shape():
+    shapes = [(6, 3, 5, 5), (6,), (9, 6, 3, 3), (9,), (9 * 32 * 32, 10), (10,)]
+    scores = models.three_layer_convnet(torch.zeros(64, 3, 32, 32), [torch.zeros(s) for s in shapes])
+    assert list(scores.shape) == [64, 10]
+
+
+def test_two_layer_fc_matches_nn_layers():
+    torch.manual_seed(0)
+    x, w1, w2 = torch.randn(5, 3, 4, 4), torch.randn(48, 7), torch.randn(7, 10)
+    net = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(48, 7, bias=False), torch.nn.ReLU(), torch.nn.Linear(7, 10, bias=False)
+    )
+    with torch.no_grad():
+        net[1].weight.copy_(w1.T)
+        net[3].weight.copy_(w2.T)
+    torch.testing.assert_close(models.two_layer_fc(x, [w1, w2]), net(x))
+
+
+def test_three_layer_convnet_matches_nn_layers():
+    torch.manual_seed(0)
+    params = [p.detach() for p in models.init_three_layer_convnet(4, 5, size=8)]
+    params[1] = torch.randn(4)  # non-zero biases, so that they are tested too
+    params[3] = torch.randn(5)
+    params[5] = torch.randn(10)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(4, 5, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(5 * 8 * 8, 10),
+    )
+    with torch.no_grad():
+        for layer, w, b in zip([net[0], net[2], net[5]], params[0::2], params[1::2], strict=True):
+            layer.weight.copy_(w if w.ndim == 4 else w.T)
+            layer.bias.copy_(b)
+    x = torch.randn(3, 3, 8, 8)
+    torch.testing.assert_close(models.three_layer_convnet(x, params), net(x), atol=1e-5, rtol=1e-5)
+
+
+def test_bad_shapes_give_clear_errors():
+    with pytest.raises(ValueError, match="3072 features.*w1 has shape \\(50, 42\\)"):
+        models.two_layer_fc(torch.zeros(2, 3, 32, 32), [torch.zeros(50, 42), torch.zeros(42, 10)])
+    with pytest.raises(ValueError, match="w2"):
+        models.two_layer_fc(torch.zeros(2, 50), [torch.zeros(50, 42), torch.zeros(40, 10)])
+    params = models.init_three_layer_convnet(4, 5)
+    with pytest.raises(ValueError, match="expected images"):
+        models.three_layer_convnet(torch.zeros(2, 1, 32, 32), params)
+    with pytest.raises(ValueError, match="fc_w"):
+        models.three_layer_convnet(torch.zeros(2, 3, 16, 16), params)
+
+
+@pytest.mark.parametrize("shape, fan", [((3072, 100), 3072), ((32, 3, 5, 5), 75), ((16, 32, 3, 3), 288)])
+def test_fan_in(shape, fan):
+    assert models.fan_in(shape) == fan
+
+
+def test_random_weight_is_kaiming_normal():
+    torch.manual_seed(0)
+    w = models.random_weight((2000, 1500))
+    assert w.requires_grad and w.is_leaf
+    assert abs(w.mean().item()) < 1e-3
+    assert w.std().item() == pytest.approx(math.sqrt(2 / 2000), rel=0.01)
+    reference = torch.nn.init.kaiming_normal_(torch.empty(1500, 2000), nonlinearity="relu")  # (out, in) layout
+    assert w.std().item() == pytest.approx(reference.std().item(), rel=0.02)
+    conv = models.random_weight((64, 32, 3, 3))
+    assert conv.std().item() == pytest.approx(math.sqrt(2 / 288), rel=0.02)
+
+
+def test_zero_weight_and_initializers():
+    b = models.zero_weight((7,))
+    assert b.requires_grad and torch.equal(b, torch.zeros(7))
+    fc = models.init_two_layer_fc(hidden=11)
+    assert [tuple(p.shape) for p in fc] == [(3072, 11), (11, 10)]
+    conv = models.init_three_layer_convnet(32, 16)
+    assert [tuple(p.shape) for p in conv] == [(32, 3, 5, 5), (32,), (16, 32, 3, 3), (16,), (16 * 32 * 32, 10), (10,)]
+    assert models.count_parameters(conv) == 170_906
+    assert models.count_parameters(torch.nn.Linear(3, 2)) == 8

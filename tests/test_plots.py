@@ -1,0 +1,49 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dlfoundations import config, plots, training  # noqa: E402
+
+
+def test_smooth_is_a_trailing_mean():
+    values = [1.0, 3.0, 5.0, 7.0]
+    np.testing.assert_allclose(plots.smooth(values, window=2), [1.0, 2.0, 4.0, 6.0])
+    np.testing.assert_allclose(plots.smooth(values, window=1), values)
+
+
+def test_plot_histories_draws_both_panels():
+    h = training.History(losses=[2.3, 2.0, 1.8, 1.7], val_iterations=[0, 3], val_accuracies=[0.1, 0.3])
+    fig = plots.plot_histories({"a": h, "b": h}, title="t")
+    loss_ax, acc_ax = fig.axes
+    assert len(loss_ax.lines) == 4 and len(acc_ax.lines) == 2
+    np.testing.assert_allclose(acc_ax.lines[0].get_ydata(), [10, 30])
+
+
+def test_show_examples_grid():
+    images = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.arange(40) % 10
+    fig = plots.show_examples(images, labels, [str(i) for i in range(10)], per_class=3)
+    assert len(fig.axes) == 30
+
+
+def test_bar_compare_and_markdown_table():
+    fig = plots.bar_compare({"a": 10.0, "b": 1000.0}, "images/s", log=True)
+    assert fig.axes[0].get_xscale() == "log"
+    table = plots.markdown_table(["x", "y"], [[1, 2], ["a", "b"]])
+    assert table.splitlines() == ["| x | y |", "|---|---|", "| 1 | 2 |", "| a | b |"]
+    with pytest.raises(ValueError, match="2 cells"):
+        plots.markdown_table(["x", "y"], [[1]])
+
+
+def test_run_description(monkeypatch):
+    monkeypatch.setenv("DLF_PROFILE", "quick")
+
+    class Sizes:
+        y_train, y_val, y_test = range(2560), range(500), range(1000)
+
+    text = config.run_description(Sizes())
+    assert text.startswith("profile `quick`, device `") and "2,560 training, 500 validation and 1,000 test" in text

@@ -1,0 +1,103 @@
+import pytest
+import torch
+
+from dlfoundations import data, models, training
+
+
+def blobs(n=600, dim=12, classes=3, seed=0):
+    """Three well separated Gaussian clouds, as uint8 'images' (1, dim, 1) for Batches."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, classes, (n,), generator=g)
+    centres = torch.randint(40, 216, (classes, dim), generator=g).float()
+    x = centres[y] + 12 * torch.randn(n, dim, generator=g)
+    return x.clamp(0, 255).to(torch.uint8).view(n, 1, dim, 1), y
+
+
+def loaders(seed=0):
+    x, y = blobs(seed=seed)
+    make = lambda xs, ys, shuffle: data.Batches(xs, ys, 32, mean=(0.5,), std=(0.25,), shuffle=shuffle, seed=seed)  # noqa: E731
+    return make(x[:500], y[:500], True), make(x[500:], y[500:], False)
+
+
+def test_barebones_loss_falls_and_history_is_complete(capsys):
+    torch.manual_seed(0)
+    train, val = loaders()
+    params = models.init_two_layer_fc(hidden=16, input_dim=12, num_classes=3)
+    history = training.train_barebones(
+        models.two_layer_fc, params, train, val, learning_rate=0.05, epochs=3, print_every=5
+    )
+    assert len(history.losses) == 3 * len(train)
+    assert sum(history.losses[-5:]) / 5 < 0.5 * sum(history.losses[:5]) / 5
+    assert history.final_val_accuracy > 0.9
+    assert history.val_iterations[0] == 0 and history.val_iterations[-1] == 3 * len(train) - 1
+    assert history.images == 3 * 500 and history.images_per_second > 0
+    out = capsys.readouterr().out
+    assert "Iteration 0, loss =" in out and "Got " in out and " / 100 correct (" in out
+
+
+def test_module_training_with_scheduler():
+    torch.manual_seed(0)
+    train, val = loaders()
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    history = training.train(
+        model, optimizer, train, val, epochs=2, print_every=100, scheduler=scheduler, verbose=False
+    )
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)  # halved after each of the 2 epochs
+    assert history.losses[-1] < history.losses[0]
+    assert history.best_val_accuracy > 0.9
+
+
+def test_check_accuracy_counts_and_restores_mode(capsys):
+    x = torch.eye(4).view(4, 1, 4, 1).to(torch.uint8)
+    y = torch.tensor([0, 1, 2, 0])
+    loader = data.Batches(x, y, 2, mean=(0,), std=(1 / 255,))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Identity())
+    model.train()
+    assert training.check_accuracy(loader, model) == 0.75  # argmax of one-hot rows: 0, 1, 2, 3
+    assert model.training
+    assert "Got 3 / 4 correct (75.00%)" in capsys.readouterr().out
+    assert training.check_accuracy(loader, lambda x, p: x.flatten(1) @ p[0], [torch.eye(4)], verbose=False) == 0.75
+
+
+def test_divergence_stops_with_a_readable_error():
+    torch.manual_seed(0)
+    train, val = loaders()
+    params = models.init_two_layer_fc(hidden=16, input_dim=12, num_classes=3)
+    with pytest.raises(training.DivergenceError, match="learning rate 1e\\+06.*Lower the learning rate"):
+        training.train_barebones(
+            models.two_layer_fc, params, train, val, learning_rate=1e6, epochs=5, print_every=1000, verbose=False
+        )
+
+
+def test_divergence_is_caught_at_print_points_off_the_cpu(monkeypatch):
+    """Off the CPU, losses are checked when copied to the host at print points; emulate a CUDA batch."""
+
+    class CudaLike(torch.Tensor):  # a CPU tensor that reports a CUDA device
+        @property
+        def device(self):
+            return torch.device("cuda")
+
+    class OnCuda:
+        def __init__(self, loader):
+            self.loader = loader
+
+        def __len__(self):
+            return len(self.loader)
+
+        def __iter__(self):
+            for x, y in self.loader:
+                yield x.as_subclass(CudaLike), y
+
+    monkeypatch.setattr(training, "_synchronize", lambda device: None)
+    calls = []
+
+    def step(x, y):
+        calls.append(1)
+        return torch.tensor(float("nan") if len(calls) == 3 else 1.0)
+
+    train, _ = loaders()
+    with pytest.raises(training.DivergenceError, match="nan at iteration 2"):
+        training._run(step, lambda: 0.0, OnCuda(train), epochs=1, print_every=5, hint="", verbose=False, progress=False)
+    assert len(calls) == 6  # noticed at the next print point (iteration 5), not at once
