@@ -145,10 +145,10 @@ def describe(data_source: str | None = None) -> str:
     """
     s = settings()
     dev = device()
-    hardware = torch.cuda.get_device_name(dev) if dev.type == "cuda" else dev.type
+    hardware = f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""
     line = (
-        f"profile: {s.profile} | device: {dev} ({hardware}) | torch {torch.__version__}"
-        f" | seed: {s.seed} | data: {data_source or 'none used in this chapter'}"
+        f"profile: {s.profile} | device: {dev}{hardware} | torch {torch.__version__} | seed: {s.seed}\n"
+        f"data: {data_source or 'none used in this chapter'}"
     )
     print(line)
     return line

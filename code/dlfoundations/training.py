@@ -83,7 +83,7 @@ def check_accuracy(
 
 def _raise_diverged(iteration: int, loss: float, hint: str) -> None:
     raise DivergenceError(
-        f"Training diverged: the loss is {loss} at iteration {iteration}. {hint} "
+        f"Training diverged at iteration {iteration}: the loss is {loss} {hint}. "
         f"Lower the learning rate (try a tenth), check that the inputs are normalized, "
         f"and re-initialize the weights before trying again."
     )
