@@ -104,3 +104,22 @@ def test_divergence_is_caught_at_print_points_off_the_cpu(monkeypatch):
     with pytest.raises(training.DivergenceError, match="at iteration 2: the loss is nan"):
         training._run(step, lambda: 0.0, OnCuda(train), epochs=1, print_every=5, hint="", verbose=False, progress=False)
     assert len(calls) == 6  # noticed at the next print point (iteration 5), not at once
+
+
+def test_training_time_counts_every_step_and_no_validation(monkeypatch):
+    """A fake clock: each step takes 1 s and each validation 100 s; only steps may be counted."""
+    now = [0.0]
+    monkeypatch.setattr(training.time, "perf_counter", lambda: now[0])
+
+    def step(x, y):
+        now[0] += 1.0
+        return torch.tensor(1.0)
+
+    def evaluate():
+        now[0] += 100.0
+        return 0.5
+
+    train, _ = loaders()  # 16 batches per epoch; print points 0, 6, 12 | 18, 24, 30, 31
+    history = training._run(step, evaluate, train, epochs=2, print_every=6, hint="", verbose=False, progress=False)
+    assert history.train_seconds == 2 * len(train)
+    assert history.images_per_second == 1000 / (2 * len(train))

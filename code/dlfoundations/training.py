@@ -108,8 +108,8 @@ def _run(
     device = None
     iteration = 0
     bar = tqdm(total=last + 1, disable=not progress, leave=False, unit="it")
+    tick = time.perf_counter()  # start of the current stretch of training steps
     for epoch in range(epochs):
-        tick = time.perf_counter()
         for x, y in loader_train:
             device = x.device
             pending.append(step(x, y).detach())
