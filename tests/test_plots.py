@@ -47,3 +47,22 @@ def test_run_description(monkeypatch):
 
     text = config.run_description(Sizes())
     assert text.startswith("profile `quick`, device `") and "2,560 training, 500 validation and 1,000 test" in text
+
+
+def test_landscape_plots():
+    from dlfoundations import landscapes, optim
+
+    path = optim.SGD([-8.0, 5.0], 0.3).run(landscapes.ELONGATED_BOWL.grad, 10)
+    ax = plots.trajectories(landscapes.ELONGATED_BOWL, {"sgd": path}, title="t")
+    assert len(ax.lines) == 2  # the minimum's star and the path
+    np.testing.assert_allclose(ax.lines[-1].get_xydata(), path.numpy())
+    plots.gradient_field(landscapes.SADDLE, ax)
+    assert plots.contours(landscapes.ROSENBROCK, log=True).get_title().startswith("$")
+    line = optim.SGD([0.0], 0.1).run(landscapes.PARABOLA.grad, 5)
+    assert len(plots.iterates_1d(landscapes.PARABOLA, {"a": line}).lines) == 2
+    fig = plots.function_and_derivatives(landscapes.QUARTIC, {"m": 37.5, "i": [0, 25]})
+    assert len(fig.axes) == 3
+    animation = plots.animate_trajectories(landscapes.ELONGATED_BOWL, {"sgd": path}, frames=5)
+    assert "<script" in animation.to_jshtml()
+    ax = plots.schedules({"const": [1, 1, 1]})
+    assert len(ax.lines) == 1

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -123,3 +125,18 @@ def test_training_time_counts_every_step_and_no_validation(monkeypatch):
     history = training._run(step, evaluate, train, epochs=2, print_every=6, hint="", verbose=False, progress=False)
     assert history.train_seconds == 2 * len(train)
     assert history.images_per_second == 1000 / (2 * len(train))
+
+
+def test_softmax_regression_batch_sizes():
+    x, y = blobs()
+    features = (x.flatten(1).float() - 128) / 64
+    full = training.fit_softmax_regression(features, y, len(y), 0.5, epochs=5, num_classes=3)
+    mini = training.fit_softmax_regression(features, y, 32, 0.5, epochs=5, num_classes=3)
+    assert full["updates"] == 5 and mini["updates"] == 5 * 19
+    assert full["examples"][-1] == mini["examples"][-1] == 5 * 600
+    assert full["loss"][0] == pytest.approx(math.log(3))  # zeros: uniform probabilities
+    assert mini["loss"][-1] < full["loss"][-1] < full["loss"][0]
+    with pytest.raises(ValueError, match="batch_size must lie in 1..600"):
+        training.fit_softmax_regression(features, y, 0, 0.1, epochs=1)
+    with pytest.raises(training.DivergenceError, match="batch size 600"):
+        training.fit_softmax_regression(features * 1e30, y, 600, 1e30, epochs=3, num_classes=3)

@@ -33,6 +33,9 @@ class Settings:
     timing_images: int  # images per epoch when timing data pipelines
     search_trials: int  # configurations tried by a hyperparameter search
     search_epochs: int  # epochs per configuration in a search
+    descent_images: int  # training images of the full-batch / mini-batch / stochastic comparison
+    descent_epochs: int  # epochs of that comparison
+    animation_frames: int  # frames of the optimizer animations
     seed: int = 0
 
     @property
@@ -53,6 +56,9 @@ PROFILES: dict[str, Settings] = {
         timing_images=2_560,
         search_trials=2,
         search_epochs=1,
+        descent_images=2_560,
+        descent_epochs=4,
+        animation_frames=30,
     ),
     # A laptop without GPU: the assignment's budgets where they take minutes.
     "standard": Settings(
@@ -66,6 +72,9 @@ PROFILES: dict[str, Settings] = {
         timing_images=10_000,
         search_trials=6,
         search_epochs=2,
+        descent_images=10_000,
+        descent_epochs=5,
+        animation_frames=60,
     ),
     # A CUDA GPU: everything at full size.
     "full": Settings(
@@ -79,6 +88,9 @@ PROFILES: dict[str, Settings] = {
         timing_images=49_000,
         search_trials=36,
         search_epochs=10,
+        descent_images=49_000,
+        descent_epochs=5,
+        animation_frames=80,
     ),
 }
 

@@ -73,3 +73,156 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- optimization landscapes
+
+
+def _grid(surface, points: int = 200):
+    (x_lo, x_hi), (y_lo, y_hi) = surface.window
+    xs = torch.linspace(x_lo, x_hi, points, dtype=torch.float64)
+    ys = torch.linspace(y_lo, y_hi, points, dtype=torch.float64)
+    X, Y = torch.meshgrid(xs, ys, indexing="xy")
+    Z = surface.f(torch.stack([X, Y]))
+    return X.numpy(), Y.numpy(), Z.numpy()
+
+
+def contours(surface, ax=None, levels: int = 30, log: bool = False):
+    """Filled contours of a two-variable surface (log-spaced levels for steep valleys)."""
+    ax = ax or plt.subplots(figsize=(6, 4.5))[1]
+    X, Y, Z = _grid(surface)
+    if log:
+        shift = Z.min() - 1e-3
+        ax.contourf(X, Y, np.log10(Z - shift), levels=levels, cmap="viridis", alpha=0.8)
+    else:
+        ax.contourf(X, Y, Z, levels=levels, cmap="viridis", alpha=0.8)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=f"${surface.formula}$")
+    if surface.minimum is not None:
+        ax.plot(*surface.minimum, "w*", markersize=12)
+    return ax
+
+
+def gradient_field(surface, ax, points: int = 15, color: str = "white"):
+    """Arrows of −∇f (the descent direction), normalized so that they all show."""
+    (x_lo, x_hi), (y_lo, y_hi) = surface.window
+    xs, ys = np.linspace(x_lo, x_hi, points), np.linspace(y_lo, y_hi, points)
+    X, Y = np.meshgrid(xs, ys)
+    G = np.stack(
+        [
+            surface.grad(torch.tensor([x, y], dtype=torch.float64)).numpy()
+            for x, y in zip(X.ravel(), Y.ravel(), strict=True)
+        ]
+    )
+    norms = np.linalg.norm(G, axis=1, keepdims=True) + 1e-12
+    U, V = (-G / norms).T
+    ax.quiver(X, Y, U.reshape(X.shape), V.reshape(X.shape), color=color, alpha=0.7, width=0.003)
+    return ax
+
+
+def trajectories(surface, paths: dict, ax=None, log: bool = False, title: str | None = None):
+    """Paths ``(steps + 1, 2)`` of several methods over the contours of ``surface``."""
+    ax = contours(surface, ax=ax, log=log)
+    for i, (name, path) in enumerate(paths.items()):
+        p = np.asarray(path)
+        ax.plot(p[:, 0], p[:, 1], "o-", color=f"C{i}", markersize=2.5, linewidth=1.2, label=name)
+    (x_lo, x_hi), (y_lo, y_hi) = surface.window
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.legend(fontsize=8, loc="upper right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def iterates_1d(surface, paths: dict, ax=None, title: str | None = None):
+    """A one-variable function with the iterates of several runs drawn on it."""
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    lo, hi = surface.window[0]
+    xs = torch.linspace(lo, hi, 400, dtype=torch.float64)
+    ax.plot(xs, [surface.f(x.reshape(1)).item() for x in xs], "k-", linewidth=1, label=f"${surface.formula}$")
+    for i, (name, path) in enumerate(paths.items()):
+        p = np.asarray(path).reshape(-1)
+        ax.plot(
+            p,
+            [surface.f(torch.tensor([v])).item() for v in p],
+            "o-",
+            color=f"C{i}",
+            markersize=3,
+            linewidth=0.6,
+            alpha=0.8,
+            label=name,
+        )
+    ax.set(xlabel="$x$", ylabel="$f(x)$", title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def animate_trajectories(surface, paths: dict, frames: int = 40, log: bool = False, interval: int = 120):
+    """A ``FuncAnimation`` drawing all paths step by step (``.to_jshtml()`` plays in static HTML)."""
+    from matplotlib.animation import FuncAnimation
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=72)
+    contours(surface, ax=ax, log=log)
+    arrays = {name: np.asarray(p) for name, p in paths.items()}
+    length = max(len(p) for p in arrays.values())
+    lines = {
+        name: ax.plot([], [], "o-", color=f"C{i}", markersize=2.5, linewidth=1.2, label=name)[0]
+        for i, name in enumerate(arrays)
+    }
+    (x_lo, x_hi), (y_lo, y_hi) = surface.window
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.legend(fontsize=7, loc="upper right")
+    counter = ax.text(0.02, 0.95, "", transform=ax.transAxes, color="white")
+    steps = np.unique(np.linspace(0, length - 1, frames).astype(int))
+
+    def draw(k):
+        for name, line in lines.items():
+            p = arrays[name][: steps[k] + 1]
+            line.set_data(p[:, 0], p[:, 1])
+        counter.set_text(f"step {steps[k]}")
+        return [*lines.values(), counter]
+
+    animation = FuncAnimation(fig, draw, frames=len(steps), interval=interval, blit=True)
+    plt.close(fig)
+    return animation
+
+
+def schedules(rates: dict, ax=None):
+    """Learning rate against epoch for several schedules."""
+    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    for name, values in rates.items():
+        ax.plot(values, label=name)
+    ax.set(xlabel="epoch", ylabel="learning rate")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def function_and_derivatives(surface, marks: dict | None = None):
+    """A one-variable function, its derivative and its second derivative in three panels.
+
+    ``marks`` maps a label to x values drawn as vertical lines on every panel.
+    """
+    lo, hi = surface.window[0]
+    xs = torch.linspace(lo, hi, 400, dtype=torch.float64)
+    values = [
+        [surface.f(x.reshape(1)).item() for x in xs],
+        [surface.grad(x.reshape(1)).item() for x in xs],
+        [surface.hessian(x.reshape(1)).item() for x in xs],
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for ax, v, label in zip(axes, values, ["$f(x)$", "$f'(x)$", "$f''(x)$"], strict=True):
+        ax.plot(xs, v, "k-", linewidth=1.2)
+        ax.axhline(0, color="grey", linewidth=0.6)
+        for i, (name, points) in enumerate((marks or {}).items()):
+            for j, point in enumerate(np.atleast_1d(points)):
+                ax.axvline(point, color=f"C{i}", linestyle="--", linewidth=0.9, label=name if j == 0 else None)
+        ax.set(xlabel="$x$", title=label)
+        ax.grid(alpha=0.3)
+    if marks:
+        axes[0].legend(fontsize=8)
+    fig.suptitle(f"$f(x) = {surface.formula}$")
+    fig.tight_layout()
+    return fig

@@ -208,3 +208,60 @@ def train(
         progress,
         on_epoch_end=scheduler.step if scheduler is not None else None,
     )
+
+
+def fit_softmax_regression(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    lr: float,
+    epochs: int,
+    seed: int = 0,
+    evaluations_per_epoch: int = 20,
+    num_classes: int = 10,
+) -> dict:
+    """Mini-batch SGD on softmax regression ``softmax(x W + b)``, starting from zeros.
+
+    ``batch_size = len(features)`` is full-batch gradient descent, ``1`` is
+    stochastic gradient descent. The loss on *all* of ``features`` is recorded
+    about ``evaluations_per_epoch`` times per epoch, against the number of
+    examples processed, so that methods with different batch sizes can share an
+    x-axis. Returns ``examples``, ``loss``, ``updates`` and ``seconds`` (time
+    spent in updates only).
+    """
+    n, d = features.shape
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must lie in 1..{n}, not {batch_size}")
+    W = torch.zeros(d, num_classes, dtype=features.dtype, device=features.device, requires_grad=True)
+    b = torch.zeros(num_classes, dtype=features.dtype, device=features.device, requires_grad=True)
+    generator = torch.Generator().manual_seed(seed)
+    per_epoch = math.ceil(n / batch_size)
+    every = max(1, per_epoch // evaluations_per_epoch)
+
+    def full_loss() -> float:
+        with torch.no_grad():
+            return F.cross_entropy(features @ W + b, labels).item()
+
+    record = {"examples": [0], "loss": [full_loss()], "updates": 0, "seconds": 0.0}
+    seen = 0
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator).to(features.device)
+        for i in range(per_epoch):
+            index = order[i * batch_size : (i + 1) * batch_size]
+            tick = time.perf_counter()
+            loss = F.cross_entropy(features[index] @ W + b, labels[index])
+            loss.backward()
+            with torch.no_grad():
+                for p in (W, b):
+                    p -= lr * p.grad
+                    p.grad = None
+            record["seconds"] += time.perf_counter() - tick
+            record["updates"] += 1
+            seen += len(index)
+            if record["updates"] % every == 0 or i == per_epoch - 1:
+                value = full_loss()
+                if not math.isfinite(value):
+                    _raise_diverged(record["updates"], value, f"(learning rate {lr:g}, batch size {batch_size})")
+                record["examples"].append(seen)
+                record["loss"].append(value)
+    return record
