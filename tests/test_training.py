@@ -140,3 +140,47 @@ def test_softmax_regression_batch_sizes():
         training.fit_softmax_regression(features, y, 0, 0.1, epochs=1)
     with pytest.raises(training.DivergenceError, match="batch size 600"):
         training.fit_softmax_regression(features * 1e30, y, 600, 1e30, epochs=3, num_classes=3)
+
+
+class _Blobs:
+    """Just enough of a CIFAR10 object for train_sgd."""
+
+    def __init__(self):
+        x, y = blobs()
+        self.x_train, self.y_train, self.x_val, self.y_val = x[:500], y[:500], x[500:], y[500:]
+
+    def batches(self, name, batch_size=64, **options):
+        x, y = (self.x_train, self.y_train) if name == "train" else (self.x_val, self.y_val)
+        return data.Batches(x, y, batch_size, mean=(0.5,), std=(0.25,), **options)
+
+
+def test_train_sgd_with_clipping_weight_decay_and_tracker():
+    from dlfoundations import diagnostics
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    tracker = diagnostics.UpdateTracker([model[1]])
+    history = training.train_sgd(model, _Blobs(), lr=0.05, epochs=2, clip_norm=0.5, tracker=tracker)
+    assert len(tracker.history) == len(history.losses) == 2 * 8
+    assert history.final_val_accuracy > 0.9
+    norms = {}
+    for decay in (0.0, 0.5):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+        training.train_sgd(model, _Blobs(), lr=0.05, epochs=2, weight_decay=decay, clip_value=0.1)
+        norms[decay] = model[1].weight.norm().item()
+    assert norms[0.5] < norms[0.0]
+
+
+def test_clip_norm_bounds_every_step(monkeypatch):
+    seen = []
+    original = torch.optim.SGD.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.cat([p.grad.flatten() for g in self.param_groups for p in g["params"]]).norm().item())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", spy)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    training.train_sgd(model, _Blobs(), lr=0.05, epochs=1, clip_norm=1e-3)
+    assert max(seen) <= 1e-3 * (1 + 1e-5)

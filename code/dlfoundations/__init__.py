@@ -1,10 +1,12 @@
 """dlfoundations: the tested code behind the Deep Learning Foundations course.
 
 One module per concept: ``config`` (run profiles, device, seeds), ``data``
-(CIFAR-10), ``models``, ``training`` and ``plots``.
+(CIFAR-10), ``landscapes`` (test functions), ``optim`` (optimizers, schedules),
+``backprop`` (a NumPy MLP and gradient checking), ``diagnostics`` (per-layer
+statistics), ``models``, ``training`` and ``plots``.
 """
 
-from . import config, data, models, plots, training
+from . import backprop, config, data, diagnostics, landscapes, models, optim, plots, training
 
-__all__ = ["config", "data", "models", "plots", "training"]
+__all__ = ["backprop", "config", "data", "diagnostics", "landscapes", "models", "optim", "plots", "training"]
 __version__ = "0.1.0"

@@ -36,6 +36,7 @@ class Settings:
     descent_images: int  # training images of the full-batch / mini-batch / stochastic comparison
     descent_epochs: int  # epochs of that comparison
     animation_frames: int  # frames of the optimizer animations
+    diagnostic_epochs: int  # epochs of the short training runs of the gradient-flow chapter
     seed: int = 0
 
     @property
@@ -59,6 +60,7 @@ PROFILES: dict[str, Settings] = {
         descent_images=2_560,
         descent_epochs=4,
         animation_frames=30,
+        diagnostic_epochs=1,
     ),
     # A laptop without GPU: the assignment's budgets where they take minutes.
     "standard": Settings(
@@ -75,6 +77,7 @@ PROFILES: dict[str, Settings] = {
         descent_images=10_000,
         descent_epochs=5,
         animation_frames=60,
+        diagnostic_epochs=1,
     ),
     # A CUDA GPU: everything at full size.
     "full": Settings(
@@ -91,6 +94,7 @@ PROFILES: dict[str, Settings] = {
         descent_images=49_000,
         descent_epochs=5,
         animation_frames=80,
+        diagnostic_epochs=2,
     ),
 }
 

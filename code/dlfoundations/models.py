@@ -91,3 +91,47 @@ def count_parameters(params) -> int:
     """Number of scalars in a list of tensors or in an ``nn.Module``."""
     tensors = params.parameters() if isinstance(params, torch.nn.Module) else params
     return sum(p.numel() for p in tensors)
+
+
+_ACTIVATION_MODULES = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+
+
+class DeepMLP(torch.nn.Module):
+    """``depth`` hidden layers of equal ``width``, optionally with identity shortcuts.
+
+    Without shortcuts each hidden layer computes ``h ← act(W h + b)``; with
+    ``residual=True`` every hidden layer after the first computes
+    ``h ← h + act(W h + b)``. Weights start as ``N(0, gain²/fan_in)`` and
+    biases at zero, the same for every activation, so that activations can be
+    compared under one initialization.
+    """
+
+    def __init__(
+        self, in_features=3 * 32 * 32, width=256, depth=10, num_classes=10, activation="relu", residual=False, gain=1.0
+    ):
+        super().__init__()
+        if activation not in _ACTIVATION_MODULES:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATION_MODULES)}, not {activation!r}")
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, not {depth}")
+        sizes = [in_features] + [width] * depth
+        self.linears = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.activations = torch.nn.ModuleList(_ACTIVATION_MODULES[activation]() for _ in range(depth))
+        self.head = torch.nn.Linear(width, num_classes)
+        self.residual = residual
+        with torch.no_grad():
+            for layer in [*self.linears, self.head]:
+                layer.weight.normal_(0.0, gain / math.sqrt(layer.in_features))
+                layer.bias.zero_()
+
+    def forward(self, x):
+        h = flatten(x)
+        for i, (linear, act) in enumerate(zip(self.linears, self.activations, strict=True)):
+            u = act(linear(h))
+            h = h + u if self.residual and i > 0 else u
+        return self.head(h)
+
+    @property
+    def layers(self) -> list[torch.nn.Linear]:
+        """Every linear layer from input to output (the weights whose gradients we measure)."""
+        return [*self.linears, self.head]

@@ -226,3 +226,34 @@ def function_and_derivatives(surface, marks: dict | None = None):
     fig.suptitle(f"$f(x) = {surface.formula}$")
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- per-layer diagnostics
+
+
+def per_layer(series: dict, ylabel: str, ax=None, log: bool = True, title: str | None = None):
+    """One line per named series of per-layer values (layer 1 = nearest the input)."""
+    ax = ax or plt.subplots(figsize=(6.5, 4))[1]
+    for i, (name, values) in enumerate(series.items()):
+        ax.plot(range(1, len(values) + 1), values, "o-", color=f"C{i}", markersize=4, label=name)
+    ax.set(xlabel="layer (1 = input side)", ylabel=ylabel, title=title)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def layer_histograms(outputs: list, title: str = "", bins: int = 50, value_range=None):
+    """A histogram of the activations of every layer, side by side."""
+    fig, axes = plt.subplots(1, len(outputs), figsize=(1.9 * len(outputs), 2.3), sharey=True)
+    axes = np.atleast_1d(axes)
+    for i, (ax, a) in enumerate(zip(axes, outputs, strict=True)):
+        values = a.detach().flatten().float().cpu().numpy()
+        ax.hist(values, bins=bins, range=value_range, color="C0")
+        ax.set_title(f"layer {i + 1}\nstd {values.std():.2g}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -185,15 +185,32 @@ def train(
     scheduler=None,
     verbose: bool = True,
     progress: bool = False,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+    tracker=None,
 ) -> History:
-    """Train an ``nn.Module`` with a ``torch.optim`` optimizer (and an optional per-epoch scheduler)."""
+    """Train an ``nn.Module`` with a ``torch.optim`` optimizer (and an optional per-epoch scheduler).
+
+    ``clip_norm`` rescales the gradient so that its total norm is at most that value
+    (``torch.nn.utils.clip_grad_norm_``); ``clip_value`` clamps every entry
+    (``clip_grad_value_``). ``tracker`` (a :class:`dlfoundations.diagnostics.UpdateTracker`)
+    records the update:data ratio of every step.
+    """
 
     def step(x, y):
         model.train()
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        if clip_value is not None:
+            torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+        if tracker is not None:
+            tracker.before()
         optimizer.step()
+        if tracker is not None:
+            tracker.after()
         return loss
 
     rates = ", ".join(f"{group['lr']:g}" for group in optimizer.param_groups)
@@ -208,6 +225,28 @@ def train(
         progress,
         on_epoch_end=scheduler.step if scheduler is not None else None,
     )
+
+
+def train_sgd(
+    model: torch.nn.Module,
+    dataset,
+    lr: float,
+    epochs: int = 1,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    batch_size: int = 64,
+    seed: int = 0,
+    **options,
+) -> History:
+    """:func:`train` with SGD (momentum) on a :class:`dlfoundations.data.CIFAR10`, quietly.
+
+    Shuffled training batches, validation on the whole validation split at the end
+    of training; ``options`` go to :func:`train` (``clip_norm``, ``tracker``, ...).
+    """
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    options = {"print_every": 10**9, "verbose": False, **options}
+    train_batches = dataset.batches("train", batch_size, shuffle=True, seed=seed)
+    return train(model, optimizer, train_batches, dataset.batches("val", 500), epochs=epochs, **options)
 
 
 def fit_softmax_regression(

@@ -1,0 +1,91 @@
+import math
+
+import pytest
+import torch
+
+from dlfoundations import diagnostics, models
+
+
+def test_saturation_and_dead_fraction():
+    a = torch.tensor([[0.99, 0.0, -0.98], [0.5, 0.0, -0.1]])
+    assert diagnostics.saturation(a, "Tanh") == pytest.approx(2 / 6)
+    assert diagnostics.saturation(torch.tensor([0.01, 0.5, 0.99, 0.2]), "Sigmoid") == 0.5
+    assert diagnostics.saturation(a, "ReLU") == 0.0
+    relu_out = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    assert diagnostics.dead_fraction(relu_out) == pytest.approx(1 / 3)  # only column 0 is zero everywhere
+
+
+def test_activation_recorder_reports_every_layer():
+    torch.manual_seed(0)
+    model = models.DeepMLP(in_features=20, width=16, depth=3, activation="relu")
+    recorder = diagnostics.ActivationRecorder(model)
+    with pytest.raises(RuntimeError, match="forward pass"):
+        recorder.stats()
+    model(torch.randn(32, 20))
+    stats = recorder.stats()
+    assert [row["layer"] for row in stats] == [1, 2, 3] and all(row["kind"] == "ReLU" for row in stats)
+    assert all(row["std"] > 0 and 0 <= row["dead"] <= 1 for row in stats)
+    with torch.no_grad():
+        model.linears[1].bias.fill_(-100.0)
+    model(torch.randn(32, 20))
+    assert recorder.stats()[1]["dead"] == 1.0
+    recorder.remove()
+    assert not model.activations[0]._forward_hooks
+    with pytest.raises(ValueError, match="no activation modules"):
+        diagnostics.ActivationRecorder(torch.nn.Linear(2, 2))
+
+
+def test_gradient_stats_and_norms():
+    torch.manual_seed(0)
+    model = models.DeepMLP(in_features=10, width=8, depth=2, num_classes=3, activation="tanh")
+    with pytest.raises(RuntimeError, match="backward"):
+        diagnostics.gradient_stats(model.layers)
+    norms = diagnostics.weight_gradient_norms(model, torch.randn(5, 10), torch.tensor([0, 1, 2, 0, 1]))
+    assert len(norms) == 3 and all(n > 0 for n in norms)
+    rows = diagnostics.gradient_stats(model.layers)
+    assert [r["norm"] for r in rows] == pytest.approx(norms)
+    w, g = model.head.weight, model.head.weight.grad
+    assert rows[-1]["grad_data"] == pytest.approx((g.std() / w.std()).item())
+
+
+def test_update_tracker_measures_sgd_steps():
+    layer = torch.nn.Linear(4, 4)
+    tracker = diagnostics.UpdateTracker([layer])
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(torch.randn(3, 4)).sum().backward()
+    expected = (0.1 * layer.weight.grad).std() / layer.weight.detach().std()
+    tracker.before()
+    optimizer.step()
+    tracker.after()
+    assert tracker.history[0][0] == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(RuntimeError, match="before"):
+        tracker.after()
+
+
+def test_spectral_norm_product():
+    a, b = torch.nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    with torch.no_grad():
+        a.weight.copy_(torch.diag(torch.tensor([2.0, 1.0, 0.5])))
+        b.weight.copy_(3 * torch.eye(3))
+    assert diagnostics.spectral_norm_product([a, b]) == pytest.approx(6.0)
+
+
+def test_deep_mlp_shapes_init_and_residual():
+    torch.manual_seed(0)
+    model = models.DeepMLP(in_features=100, width=300, depth=4, num_classes=7, activation="sigmoid", gain=2.0)
+    assert model(torch.randn(2, 1, 10, 10)).shape == (2, 7)
+    assert len(model.layers) == 5
+    assert model.linears[1].weight.std().item() == pytest.approx(2 / math.sqrt(300), rel=0.02)
+    assert all((layer.bias == 0).all() for layer in model.layers)
+    plain = models.DeepMLP(in_features=6, width=6, depth=3, residual=False)
+    skip = models.DeepMLP(in_features=6, width=6, depth=3, residual=True)
+    skip.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 6)
+    h = torch.relu(plain.linears[0](x))
+    for linear in plain.linears[1:]:
+        h = h + torch.relu(linear(h))
+    torch.testing.assert_close(skip(x), plain.head(h))
+    with pytest.raises(ValueError, match="activation"):
+        models.DeepMLP(activation="gelu")
+    with pytest.raises(ValueError, match="depth"):
+        models.DeepMLP(depth=0)
