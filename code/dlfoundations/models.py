@@ -107,7 +107,16 @@ class DeepMLP(torch.nn.Module):
     """
 
     def __init__(
-        self, in_features=3 * 32 * 32, width=256, depth=10, num_classes=10, activation="relu", residual=False, gain=1.0
+        self,
+        in_features=3 * 32 * 32,
+        width=256,
+        depth=10,
+        num_classes=10,
+        activation="relu",
+        residual=False,
+        gain=1.0,
+        batchnorm=False,
+        norm_layer=torch.nn.BatchNorm1d,
     ):
         super().__init__()
         if activation not in _ACTIVATION_MODULES:
@@ -118,6 +127,7 @@ class DeepMLP(torch.nn.Module):
         self.linears = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         self.activations = torch.nn.ModuleList(_ACTIVATION_MODULES[activation]() for _ in range(depth))
         self.head = torch.nn.Linear(width, num_classes)
+        self.norms = torch.nn.ModuleList(norm_layer(width) for _ in range(depth)) if batchnorm else None
         self.residual = residual
         with torch.no_grad():
             for layer in [*self.linears, self.head]:
@@ -127,7 +137,8 @@ class DeepMLP(torch.nn.Module):
     def forward(self, x):
         h = flatten(x)
         for i, (linear, act) in enumerate(zip(self.linears, self.activations, strict=True)):
-            u = act(linear(h))
+            z = linear(h)
+            u = act(self.norms[i](z) if self.norms is not None else z)
             h = h + u if self.residual and i > 0 else u
         return self.head(h)
 
