@@ -119,16 +119,25 @@ def gradient_field(surface, ax, points: int = 15, color: str = "white"):
     return ax
 
 
-def trajectories(surface, paths: dict, ax=None, log: bool = False, title: str | None = None):
-    """Paths ``(steps + 1, 2)`` of several methods over the contours of ``surface``."""
-    ax = contours(surface, ax=ax, log=log)
-    for i, (name, path) in enumerate(paths.items()):
-        p = np.asarray(path)
-        ax.plot(p[:, 0], p[:, 1], "o-", color=f"C{i}", markersize=2.5, linewidth=1.2, label=name)
+def _path_lines(ax, paths: dict, surface, fontsize: int):
+    """One empty line per path, the axes fixed to the surface's window, and a legend."""
+    lines = [
+        ax.plot([], [], "o-", color=f"C{i}", markersize=2.5, linewidth=1.2, label=name)[0]
+        for i, name in enumerate(paths)
+    ]
     (x_lo, x_hi), (y_lo, y_hi) = surface.window
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=fontsize, loc="upper right")
+    return lines
+
+
+def trajectories(surface, paths: dict, ax=None, log: bool = False, title: str | None = None):
+    """Paths ``(steps + 1, 2)`` of several methods over the contours of ``surface``."""
+    ax = contours(surface, ax=ax, log=log)
+    for line, path in zip(_path_lines(ax, paths, surface, fontsize=8), paths.values(), strict=True):
+        p = np.asarray(path)
+        line.set_data(p[:, 0], p[:, 1])
     if title:
         ax.set_title(title)
     return ax
@@ -166,14 +175,7 @@ def animate_trajectories(surface, paths: dict, frames: int = 40, log: bool = Fal
     contours(surface, ax=ax, log=log)
     arrays = {name: np.asarray(p) for name, p in paths.items()}
     length = max(len(p) for p in arrays.values())
-    lines = {
-        name: ax.plot([], [], "o-", color=f"C{i}", markersize=2.5, linewidth=1.2, label=name)[0]
-        for i, name in enumerate(arrays)
-    }
-    (x_lo, x_hi), (y_lo, y_hi) = surface.window
-    ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(y_lo, y_hi)
-    ax.legend(fontsize=7, loc="upper right")
+    lines = dict(zip(arrays, _path_lines(ax, arrays, surface, fontsize=7), strict=True))
     counter = ax.text(0.02, 0.95, "", transform=ax.transAxes, color="white")
     steps = np.unique(np.linspace(0, length - 1, frames).astype(int))
 
