@@ -89,3 +89,56 @@ def test_zero_weight_and_initializers():
     assert [tuple(p.shape) for p in conv] == [(32, 3, 5, 5), (32,), (16, 32, 3, 3), (16,), (16 * 32 * 32, 10), (10,)]
     assert models.count_parameters(conv) == 170_906
     assert models.count_parameters(torch.nn.Linear(3, 2)) == 8
+
+
+def test_module_nets_print_their_architecture_and_shapes():
+    net = models.ThreeLayerConvNet(3, 12, 8, 10)
+    text = str(net)
+    assert "(conv1): Conv2d(3, 12, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))" in text
+    assert "(conv2): Conv2d(12, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))" in text
+    assert "(fc): Linear(in_features=8192, out_features=10, bias=True)" in text
+    assert list(net(torch.zeros(64, 3, 32, 32)).shape) == [64, 10]
+    fc = models.TwoLayerFC(3 * 16 * 16, 42, 10)
+    assert list(fc(torch.zeros(64, 3, 16, 16)).shape) == [64, 10]
+    assert models.count_parameters(fc) == 768 * 42 + 42 + 42 * 10 + 10
+
+
+@pytest.mark.parametrize("make", [lambda: models.TwoLayerFC(3072, 4000, 10), models.sequential_two_layer_fc])
+def test_fc_init_is_he_normal_with_zero_biases(make):
+    torch.manual_seed(0)
+    net = make(4000) if make is models.sequential_two_layer_fc else make()
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert [tuple(m.weight.shape) for m in linears] == [(4000, 3072), (10, 4000)]
+    for m in linears:
+        assert abs(m.weight.std().item() / math.sqrt(2 / m.in_features) - 1) < 0.02
+        assert m.weight.mean().abs() < 0.01 * m.weight.std()
+        assert torch.count_nonzero(m.bias) == 0
+
+
+def test_sequential_versions_equal_the_module_versions():
+    torch.manual_seed(0)
+    seq = models.sequential_convnet(6, 4, size=8)
+    mod = models.ThreeLayerConvNet(3, 6, 4, 10, size=8)
+    assert [n for n, _ in seq.named_children()] == ["conv1", "relu1", "conv2", "relu2", "flatten", "fc"]
+    mod.load_state_dict(seq.state_dict())  # same parameter names and shapes
+    x = torch.randn(5, 3, 8, 8)
+    torch.testing.assert_close(seq(x), mod(x))
+    assert models.count_parameters(seq) == models.count_parameters(mod)
+    fc_seq, fc_mod = models.sequential_two_layer_fc(7, input_size=48), models.TwoLayerFC(48, 7, 10)
+    fc_mod.load_state_dict({k: v for k, v in fc_seq.state_dict().items()})
+    x = torch.randn(3, 3, 4, 4)
+    torch.testing.assert_close(fc_seq(x), fc_mod(x))
+
+
+def test_conv_bn_net_shapes_init_and_train_eval_difference():
+    torch.manual_seed(0)
+    net = models.conv_bn_net((8, 16), convs_per_block=2)
+    assert list(net(torch.randn(4, 3, 32, 32)).shape) == [4, 10]
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 4 and all(c.bias is None for c in convs)  # BN supplies the shift
+    big = models.conv_bn_net((256,), convs_per_block=1)
+    w = big.conv1_1.weight
+    assert abs(w.std().item() / math.sqrt(2 / (3 * 9)) - 1) < 0.05
+    net.eval()  # running statistics: fresh BN layers are the identity, so outputs differ from train mode
+    x = torch.randn(4, 3, 32, 32)
+    assert not torch.allclose(net(x), net.train()(x))

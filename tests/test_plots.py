@@ -66,3 +66,13 @@ def test_landscape_plots():
     assert "<script" in animation.to_jshtml()
     ax = plots.schedules({"const": [1, 1, 1]})
     assert len(ax.lines) == 1
+
+
+def test_search_results_marks_the_best_and_uses_log_axes():
+    rows = [{"lr": 1e-4, "hidden": 4000, "val": 0.5}, {"lr": 1e-2, "hidden": 5000, "val": 0.3}]
+    fig = plots.search_results(rows, ["lr", "hidden"])
+    lr_ax, hidden_ax = fig.axes[:2]
+    assert lr_ax.get_xscale() == "log" and hidden_ax.get_xscale() == "linear"
+    best = lr_ax.collections[1].get_offsets()
+    assert best.tolist() == [[1e-4, 50.0]]
+    matplotlib.pyplot.close(fig)

@@ -184,3 +184,54 @@ def test_clip_norm_bounds_every_step(monkeypatch):
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
     training.train_sgd(model, _Blobs(), lr=0.05, epochs=1, clip_norm=1e-3)
     assert max(seen) <= 1e-3 * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("schedule, lrd", [([2, 4], 0.1), ([1], 0.5), ([], 0.3)])
+def test_adjust_learning_rate_equals_multistep_lr(schedule, lrd):
+    w = torch.zeros(1, requires_grad=True)
+    ours = torch.optim.SGD([w], lr=1.0)
+    theirs = torch.optim.SGD([w], lr=1.0)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(theirs, milestones=schedule, gamma=lrd)
+    for epoch in range(6):
+        training.adjust_learning_rate(ours, lrd, epoch, schedule)  # at the start of the epoch
+        expected = lrd ** sum(m <= epoch for m in schedule)
+        assert ours.param_groups[0]["lr"] == pytest.approx(expected)
+        assert theirs.param_groups[0]["lr"] == pytest.approx(expected)
+        theirs.step()  # (no gradient: the weights stay put)
+        scheduler.step()  # at the end of the epoch
+
+
+def test_keep_best_and_per_iteration_scheduler():
+    torch.manual_seed(0)
+    train, val = loaders()
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 / (1 + step))
+    history = training.train(
+        model,
+        optimizer,
+        train,
+        val,
+        epochs=2,
+        print_every=3,
+        scheduler=scheduler,
+        scheduler_interval="iteration",
+        keep_best=True,
+        verbose=False,
+        label_smoothing=0.1,
+    )
+    steps = 2 * len(train)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / (1 + steps))
+    assert history.epochs == 2 and history.seconds_per_epoch > 0
+    best = copy_with(model, history.best_state)
+    assert training.check_accuracy(val, best, verbose=False) == history.best_val_accuracy
+    with pytest.raises(ValueError, match="scheduler_interval"):
+        training.train(model, optimizer, train, val, scheduler=scheduler, scheduler_interval="batch")
+
+
+def copy_with(model, state):
+    import copy
+
+    clone = copy.deepcopy(model)
+    clone.load_state_dict(state)
+    return clone

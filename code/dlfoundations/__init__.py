@@ -4,10 +4,27 @@ One module per concept: ``config`` (run profiles, device, seeds), ``data``
 (CIFAR-10), ``landscapes`` (test functions), ``optim`` (optimizers, schedules),
 ``backprop`` (a NumPy MLP and gradient checking), ``diagnostics`` (per-layer
 statistics), ``initializers`` (Xavier, He), ``batchnorm`` (Batch Normalization
-by hand), ``models``, ``training`` and ``plots``.
+by hand), ``models``, ``training``, ``search`` (hyperparameter search),
+``experiments`` (the CIFAR-10 runs of chapters 07–10), ``results`` (results
+files), ``reproduce`` (command line) and ``plots``.
 """
 
-from . import backprop, batchnorm, config, data, diagnostics, initializers, landscapes, models, optim, plots, training
+from . import (
+    backprop,
+    batchnorm,
+    config,
+    data,
+    diagnostics,
+    experiments,
+    initializers,
+    landscapes,
+    models,
+    optim,
+    plots,
+    results,
+    search,
+    training,
+)
 
 __all__ = [
     "backprop",
@@ -15,11 +32,14 @@ __all__ = [
     "config",
     "data",
     "diagnostics",
+    "experiments",
     "initializers",
     "landscapes",
     "models",
     "optim",
     "plots",
+    "results",
+    "search",
     "training",
 ]
 __version__ = "0.1.0"

@@ -37,6 +37,14 @@ class Settings:
     descent_epochs: int  # epochs of that comparison
     animation_frames: int  # frames of the optimizer animations
     diagnostic_epochs: int  # epochs of the short training runs of the gradient-flow chapter
+    search_images: int  # training images per trial of the tuning chapter's searches
+    final_seeds: int  # seeds per finalist of the tuning chapter
+    fc_hidden: tuple[int, ...]  # hidden widths of the two-layer search (the report's 4000, 5000, 6000)
+    wide_channels: tuple[int, int]  # filters of the report's wide ConvNet (128, 64)
+    tuned_widths: tuple[int, ...]  # widths of the BatchNorm ConvNet that beats the report
+    tuned_convs: int  # convolutions per block of that network
+    tuned_epochs: int  # its epochs
+    tuned_batch: int  # its batch size (peak learning rate 0.1 at 128, scaled linearly)
     seed: int = 0
 
     @property
@@ -55,12 +63,20 @@ PROFILES: dict[str, Settings] = {
         epochs=1,
         print_every=10,
         timing_images=2_560,
-        search_trials=2,
+        search_trials=4,
         search_epochs=1,
         descent_images=2_560,
         descent_epochs=4,
         animation_frames=30,
         diagnostic_epochs=1,
+        search_images=2_560,
+        final_seeds=3,
+        fc_hidden=(100, 200),
+        wide_channels=(16, 8),
+        tuned_widths=(32, 64, 128),
+        tuned_convs=1,
+        tuned_epochs=2,
+        tuned_batch=64,
     ),
     # A laptop without GPU: the assignment's budgets where they take minutes.
     "standard": Settings(
@@ -78,6 +94,14 @@ PROFILES: dict[str, Settings] = {
         descent_epochs=5,
         animation_frames=60,
         diagnostic_epochs=1,
+        search_images=5_000,
+        final_seeds=3,
+        fc_hidden=(4000, 5000, 6000),
+        wide_channels=(128, 64),
+        tuned_widths=(32, 64, 128),
+        tuned_convs=1,
+        tuned_epochs=10,
+        tuned_batch=128,
     ),
     # A CUDA GPU: everything at full size.
     "full": Settings(
@@ -95,6 +119,14 @@ PROFILES: dict[str, Settings] = {
         descent_epochs=5,
         animation_frames=80,
         diagnostic_epochs=2,
+        search_images=49_000,
+        final_seeds=5,
+        fc_hidden=(4000, 5000, 6000),
+        wide_channels=(128, 64),
+        tuned_widths=(64, 128, 256),
+        tuned_convs=2,
+        tuned_epochs=10,
+        tuned_batch=128,
     ),
 }
 

@@ -9,6 +9,7 @@ expects them.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -146,3 +147,94 @@ class DeepMLP(torch.nn.Module):
     def layers(self) -> list[torch.nn.Linear]:
         """Every linear layer from input to output (the weights whose gradients we measure)."""
         return [*self.linears, self.head]
+
+
+# --------------------------------------------------------------------------- the Module and Sequential APIs
+
+
+def kaiming_init_(module: torch.nn.Module) -> torch.nn.Module:
+    """He-normal weights ``N(0, 2/fan_in)`` for every ``Linear``/``Conv2d``, zero biases; BN to (1, 0).
+
+    PyTorch's own default draws ``U(±1/sqrt(fan_in))``, a variance of ``1/(3 fan_in)``:
+    six times smaller than He's ``2/fan_in``.
+    """
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Linear | torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            if layer.bias is not None:
+                torch.nn.init.zeros_(layer.bias)
+        elif isinstance(layer, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+            torch.nn.init.ones_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+    return module
+
+
+class TwoLayerFC(torch.nn.Module):
+    """``fc2(relu(fc1(flatten(x))))`` with He-normal weights and zero biases."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_classes: int):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(input_size, hidden_size)
+        self.fc2 = torch.nn.Linear(hidden_size, num_classes)
+        kaiming_init_(self)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(flatten(x))))
+
+
+class ThreeLayerConvNet(torch.nn.Module):
+    """conv 5×5 (pad 2) → ReLU → conv 3×3 (pad 1) → ReLU → fc, for ``size``×``size`` images."""
+
+    def __init__(self, in_channel: int, channel_1: int, channel_2: int, num_classes: int, size: int = 32):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(in_channel, channel_1, 5, padding=2)
+        self.conv2 = torch.nn.Conv2d(channel_1, channel_2, 3, padding=1)
+        self.fc = torch.nn.Linear(channel_2 * size * size, num_classes)
+        kaiming_init_(self)
+
+    def forward(self, x):
+        h = F.relu(self.conv2(F.relu(self.conv1(x))))
+        return self.fc(flatten(h))
+
+
+def sequential_two_layer_fc(hidden_size: int, input_size: int = 3 * 32 * 32, num_classes: int = 10):
+    """:class:`TwoLayerFC` as an ``nn.Sequential`` of named layers (He-normal weights, zero biases)."""
+    layers = OrderedDict(
+        flatten=torch.nn.Flatten(),
+        fc1=torch.nn.Linear(input_size, hidden_size),
+        relu1=torch.nn.ReLU(),
+        fc2=torch.nn.Linear(hidden_size, num_classes),
+    )
+    return kaiming_init_(torch.nn.Sequential(layers))
+
+
+def sequential_convnet(channel_1: int, channel_2: int, in_channel: int = 3, num_classes: int = 10, size: int = 32):
+    """:class:`ThreeLayerConvNet` as an ``nn.Sequential`` of named layers."""
+    layers = OrderedDict(
+        conv1=torch.nn.Conv2d(in_channel, channel_1, 5, padding=2),
+        relu1=torch.nn.ReLU(),
+        conv2=torch.nn.Conv2d(channel_1, channel_2, 3, padding=1),
+        relu2=torch.nn.ReLU(),
+        flatten=torch.nn.Flatten(),
+        fc=torch.nn.Linear(channel_2 * size * size, num_classes),
+    )
+    return kaiming_init_(torch.nn.Sequential(layers))
+
+
+def conv_bn_net(widths=(64, 128, 256), convs_per_block: int = 2, in_channel: int = 3, num_classes: int = 10):
+    """A small VGG-style network: blocks of (conv 3×3 → BatchNorm → ReLU) × ``convs_per_block``
+    followed by 2×2 max-pooling, then global max-pooling and a linear layer. He-normal weights.
+    """
+    layers = OrderedDict()
+    channels = in_channel
+    for i, width in enumerate(widths, start=1):
+        for j in range(1, convs_per_block + 1):
+            layers[f"conv{i}_{j}"] = torch.nn.Conv2d(channels, width, 3, padding=1, bias=False)
+            layers[f"bn{i}_{j}"] = torch.nn.BatchNorm2d(width)
+            layers[f"relu{i}_{j}"] = torch.nn.ReLU(inplace=True)
+            channels = width
+        layers[f"pool{i}"] = torch.nn.MaxPool2d(2)
+    layers["global_pool"] = torch.nn.AdaptiveMaxPool2d(1)
+    layers["flatten"] = torch.nn.Flatten()
+    layers["fc"] = torch.nn.Linear(channels, num_classes)
+    return kaiming_init_(torch.nn.Sequential(layers))

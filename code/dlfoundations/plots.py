@@ -259,3 +259,27 @@ def layer_histograms(outputs: list, title: str = "", bins: int = 50, value_range
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- hyperparameter searches
+
+
+def search_results(rows: list[dict], names: list[str], metric: str = "val", title: str | None = None):
+    """One panel per hyperparameter: ``metric`` (a fraction, shown in %) of every trial against its value."""
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), sharey=True, squeeze=False)
+    values = 100 * np.asarray([row[metric] for row in rows])
+    for ax, name in zip(axes[0], names, strict=True):
+        xs = np.asarray([row[name] for row in rows], dtype=float)
+        ax.scatter(xs, values, color="C0", alpha=0.8)
+        top = int(np.argmax(values))
+        ax.scatter([xs[top]], [values[top]], color="C3", marker="*", s=160, label="best", zorder=3)
+        if xs.min() > 0 and xs.max() / xs.min() >= 10:
+            ax.set_xscale("log")
+        ax.set(xlabel=name)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"{metric} accuracy (%)")
+    axes[0][0].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -31,6 +31,12 @@ class History:
     images: int = 0  # training images processed
     train_seconds: float = 0.0  # time spent in training steps (validation excluded)
     wall_seconds: float = 0.0  # everything, validation included
+    epochs: int = 0
+    best_state: dict | None = None  # a copy of the weights at the best validation check (``keep_best``)
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return self.train_seconds / self.epochs if self.epochs else float("nan")
 
     @property
     def images_per_second(self) -> float:
@@ -99,6 +105,7 @@ def _run(
     verbose: bool,
     progress: bool,
     on_epoch_end: Callable[[], None] | None = None,
+    on_evaluated: Callable[[History], None] | None = None,
 ) -> History:
     history = History()
     wall = time.perf_counter()
@@ -130,10 +137,13 @@ def _run(
                     print(f"Epoch {epoch}, Iteration {iteration}, loss = {values[-1]:.4f}")
                 history.val_iterations.append(iteration)
                 history.val_accuracies.append(evaluate())
+                if on_evaluated is not None:
+                    on_evaluated(history)
                 if verbose:
                     print()
                 tick = time.perf_counter()
             iteration += 1
+        history.epochs += 1
         if on_epoch_end is not None:
             on_epoch_end()
     bar.close()
@@ -188,18 +198,29 @@ def train(
     clip_norm: float | None = None,
     clip_value: float | None = None,
     tracker=None,
+    scheduler_interval: str = "epoch",
+    keep_best: bool = False,
+    label_smoothing: float = 0.0,
 ) -> History:
-    """Train an ``nn.Module`` with a ``torch.optim`` optimizer (and an optional per-epoch scheduler).
+    """Train an ``nn.Module`` with a ``torch.optim`` optimizer (and an optional scheduler).
 
+    The scheduler steps after every epoch, or after every iteration with
+    ``scheduler_interval="iteration"`` (warm-up and one-cycle schedules).
+    ``keep_best`` keeps a copy of the weights at the best validation check in
+    ``history.best_state`` (to show what selecting a checkpoint on validation does).
     ``clip_norm`` rescales the gradient so that its total norm is at most that value
     (``torch.nn.utils.clip_grad_norm_``); ``clip_value`` clamps every entry
     (``clip_grad_value_``). ``tracker`` (a :class:`dlfoundations.diagnostics.UpdateTracker`)
     records the update:data ratio of every step.
     """
 
+    if scheduler_interval not in ("epoch", "iteration"):
+        raise ValueError(f"scheduler_interval must be 'epoch' or 'iteration', not {scheduler_interval!r}")
+    per_iteration = scheduler is not None and scheduler_interval == "iteration"
+
     def step(x, y):
         model.train()
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip_norm is not None:
@@ -211,7 +232,13 @@ def train(
         optimizer.step()
         if tracker is not None:
             tracker.after()
+        if per_iteration:
+            scheduler.step()
         return loss
+
+    def remember_best(history: History) -> None:
+        if history.val_accuracies[-1] >= max(history.val_accuracies):
+            history.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     rates = ", ".join(f"{group['lr']:g}" for group in optimizer.param_groups)
     return _run(
@@ -223,8 +250,20 @@ def train(
         f"(learning rate {rates})",
         verbose,
         progress,
-        on_epoch_end=scheduler.step if scheduler is not None else None,
+        on_epoch_end=scheduler.step if scheduler is not None and not per_iteration else None,
+        on_evaluated=remember_best if keep_best else None,
     )
+
+
+def adjust_learning_rate(optimizer: torch.optim.Optimizer, lrd: float, epoch: int, schedule) -> None:
+    """Multiply every learning rate by ``lrd`` when ``epoch`` is in ``schedule`` (call at each epoch's start).
+
+    The step schedule of CS231n's training loop; ``torch.optim.lr_scheduler.MultiStepLR``
+    with ``milestones=schedule, gamma=lrd``, stepped at each epoch's end, gives the same rates.
+    """
+    if epoch in schedule:
+        for group in optimizer.param_groups:
+            group["lr"] *= lrd
 
 
 def train_sgd(

@@ -1,0 +1,62 @@
+"""Run the CIFAR-10 experiments of chapters 07–10 and write a results file.
+
+    python -m dlfoundations.reproduce --profile full --out results/full-h100.json
+
+The profile sets every size (see :mod:`dlfoundations.config`); ``--seeds``
+overrides the number of seeds. The file is what the tuning chapter's final
+table reads; commit it, not notebook outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=["quick", "standard", "full"], required=True)
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON results")
+    parser.add_argument("--seeds", type=int, help="seeds per experiment (default: the profile's final_seeds)")
+    parser.add_argument("--only", default="07,08,09,10", help="comma-separated chapters to run (default: 07,08,09,10)")
+    args = parser.parse_args(argv)
+    os.environ["DLF_PROFILE"] = args.profile
+
+    from . import config, data, experiments, results
+
+    s = config.settings()
+    device = config.device()
+    dataset = data.load_cifar10(device=device)
+    config.describe(dataset.source)
+    chapters = set(args.only.split(","))
+    seeds = list(range(s.seed, s.seed + (args.seeds or s.final_seeds)))
+    records = []
+    meta = results.metadata(device)
+
+    def keep(record):
+        records.append(record)
+        results.save(args.out, records, meta)  # after every experiment, so a cut-off run keeps what it did
+        val, _ = record.summary("val")
+        print(f"{record.experiment}: val {100 * val:.1f}% over {len(record.seeds)} seeds", flush=True)
+
+    start = time.perf_counter()
+    for name, spec in experiments.ONE_EPOCH.items():
+        if spec.chapter in chapters:
+            keep(experiments.one_epoch_record(name, dataset, seeds)[0])
+    if "10" in chapters:
+        s = config.dataclasses.replace(s, final_seeds=len(seeds))
+        fc_rows = experiments.fc_search(dataset, s)
+        keep(experiments.fc_finalist(dataset, s, experiments.search.best(fc_rows, experiments.FC_GRID))[0])
+        conv_rows = experiments.conv_search(dataset, s)
+        keep(experiments.conv_finalist(dataset, s, experiments.search.best(conv_rows, experiments.CONV_GRID))[0])
+        keep(experiments.tuned_finalist(dataset, s)[0])
+    meta["seconds"] = round(time.perf_counter() - start, 1)
+    path = results.save(args.out, records, meta)
+    print(f"wrote {path} ({len(records)} experiments, {meta['seconds']:.0f} s)")
+    return path
+
+
+if __name__ == "__main__":
+    main()

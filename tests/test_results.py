@@ -1,0 +1,84 @@
+import json
+
+import pytest
+import torch
+
+from dlfoundations import data, experiments, results
+
+
+def record(**changes):
+    fields = dict(
+        experiment="wide ConvNet",
+        chapter="10",
+        report=66.3,
+        target=None,
+        seeds=[0, 1, 2],
+        val=[0.60, 0.62, 0.64],
+        best_val=[0.63, 0.65, 0.66],
+        test=[0.59, 0.61, 0.60],
+        best_checkpoint_test=[0.58, 0.60, 0.61],
+        seconds_per_epoch=[3.0, 3.2, 3.1],
+        epochs=10,
+        train_images=49000,
+        profile="full",
+        device="cuda",
+    )
+    return experiments.Record(**{**fields, **changes})
+
+
+def test_round_trip_and_table(tmp_path):
+    meta = results.metadata("cpu")
+    path = results.save(tmp_path / "full-test.json", [record(), record(experiment="FC", report=None)], meta)
+    loaded_meta, loaded = results.load(path)
+    assert loaded_meta["torch"] == torch.__version__ and loaded[0] == record()
+    assert results.available(tmp_path) == [path] and results.available(tmp_path / "missing") == []
+    text = results.table(loaded, loaded_meta)
+    assert "| 10 | wide ConvNet | 66.3% | — | 62.0 ± 2.0% | 60.0 ± 1.0% | 3 | 10 | 3.1 |" in text
+    assert "full, cuda" in text and "49,000 images" in text
+
+
+def test_malformed_files_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(results.ResultsFileError, match="bad.json: not a results file"):
+        results.load(bad)
+    bad.write_text(json.dumps({"meta": {"schema": 99}, "records": []}))
+    with pytest.raises(results.ResultsFileError, match="schema 99"):
+        results.load(bad)
+    entry = {k: v for k, v in vars(record()).items() if k != "test"}
+    bad.write_text(json.dumps({"meta": {"schema": results.SCHEMA}, "records": [entry]}))
+    with pytest.raises(results.ResultsFileError, match=r"record 0 lacks \['test'\]"):
+        results.load(bad)
+
+
+def test_committed_results_files_are_readable():
+    for path in results.available():
+        meta, records = results.load(path)
+        assert records and all(len(r.val) == len(r.seeds) for r in records), path
+
+
+def test_experiments_run_on_tiny_data(tiny_root, monkeypatch):
+    monkeypatch.setenv("DLF_PROFILE", "quick")
+    root, _ = tiny_root
+    dataset = data.load_cifar10(root, device="cpu", num_train=200, num_val=100, num_test=100, download=False)
+    rec, runs = experiments.one_epoch_record("Module ConvNet (32, 16; SGD 3e-3)", dataset, [0, 1])
+    assert rec.seeds == [0, 1] and len(rec.test) == 2 and rec.chapter == "08" and rec.target == 45
+    again = experiments.one_epoch("Module ConvNet (32, 16; SGD 3e-3)", dataset, 0)
+    assert again.val == runs[0].val and again.test == runs[0].test  # deterministic given the seed
+    bare = experiments.one_epoch("barebones two-layer FC (hidden 4000, SGD 1e-2)", dataset, 0)
+    assert bare.best_checkpoint_test is None and 0 <= bare.test <= 1
+    from dlfoundations import config
+
+    s = config.dataclasses.replace(
+        config.settings(),
+        search_images=100,
+        search_trials=2,
+        final_seeds=2,
+        wide_channels=(4, 2),
+        tuned_widths=(4, 8),
+        tuned_epochs=1,
+    )
+    rows = experiments.fc_search(dataset, s, verbose=False)
+    assert len(rows) == 2 and rows[0]["val"] >= rows[1]["val"]
+    rec, _ = experiments.tuned_finalist(dataset, s)
+    assert rec.target == 70.0 and len(rec.val) == 2 and rec.train_images == 200
