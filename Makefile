@@ -16,7 +16,7 @@ book: $(STAMP) data
 
 ## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile)
 test: $(STAMP)
-	$(VENV)/bin/ruff check code tests chapters
+	$(VENV)/bin/ruff check code tests chapters benchmarks
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
 	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --durations=5
@@ -33,8 +33,8 @@ data: $(STAMP)
 	$(PY) -c "from dlfoundations import data; print('CIFAR-10:', data.ensure_cifar10())"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check code tests chapters
-	$(VENV)/bin/ruff format --check code tests chapters
+	$(VENV)/bin/ruff check code tests chapters benchmarks
+	$(VENV)/bin/ruff format --check code tests chapters benchmarks
 
 clean:
 	rm -rf _build

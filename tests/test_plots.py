@@ -76,3 +76,9 @@ def test_search_results_marks_the_best_and_uses_log_axes():
     best = lr_ax.collections[1].get_offsets()
     assert best.tolist() == [[1e-4, 50.0]]
     matplotlib.pyplot.close(fig)
+
+
+def test_image_row_draws_every_image():
+    fig = plots.image_row(torch.zeros(5, 3, 8, 8, dtype=torch.uint8), title="five")
+    assert len(fig.axes) == 5 and all(len(ax.images) == 1 for ax in fig.axes)
+    matplotlib.pyplot.close(fig)

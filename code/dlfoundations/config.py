@@ -45,6 +45,11 @@ class Settings:
     tuned_convs: int  # convolutions per block of that network
     tuned_epochs: int  # its epochs
     tuned_batch: int  # its batch size (peak learning rate 0.1 at 128, scaled linearly)
+    speedrun_images: int  # training images of the speedrun chapter (50,000 = train + val)
+    speedrun_epochs: float
+    speedrun_batch: int
+    speedrun_widths: tuple[int, int, int]
+    speedrun_seeds: int
     seed: int = 0
 
     @property
@@ -77,6 +82,11 @@ PROFILES: dict[str, Settings] = {
         tuned_convs=1,
         tuned_epochs=2,
         tuned_batch=64,
+        speedrun_images=2_560,
+        speedrun_epochs=2.0,
+        speedrun_batch=128,
+        speedrun_widths=(16, 32, 32),
+        speedrun_seeds=2,
     ),
     # A laptop without GPU: the assignment's budgets where they take minutes.
     "standard": Settings(
@@ -102,6 +112,11 @@ PROFILES: dict[str, Settings] = {
         tuned_convs=1,
         tuned_epochs=10,
         tuned_batch=128,
+        speedrun_images=10_000,
+        speedrun_epochs=4.0,
+        speedrun_batch=256,
+        speedrun_widths=(32, 64, 64),
+        speedrun_seeds=2,
     ),
     # A CUDA GPU: everything at full size.
     "full": Settings(
@@ -127,6 +142,11 @@ PROFILES: dict[str, Settings] = {
         tuned_convs=2,
         tuned_epochs=10,
         tuned_batch=128,
+        speedrun_images=50_000,
+        speedrun_epochs=10.0,
+        speedrun_batch=1024,
+        speedrun_widths=(64, 256, 256),
+        speedrun_seeds=5,
     ),
 }
 

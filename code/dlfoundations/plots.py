@@ -283,3 +283,15 @@ def search_results(rows: list[dict], names: list[str], metric: str = "val", titl
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def image_row(images: torch.Tensor, title: str | None = None):
+    """One row of uint8 images ``(N, 3, H, W)``."""
+    fig, axes = plt.subplots(1, len(images), figsize=(1.2 * len(images), 1.5), squeeze=False)
+    for ax, image in zip(axes[0], images, strict=True):
+        ax.imshow(image.permute(1, 2, 0).cpu().numpy())
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
