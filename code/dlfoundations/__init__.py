@@ -6,7 +6,8 @@ One module per concept: ``config`` (run profiles, device, seeds), ``data``
 statistics), ``initializers`` (Xavier, He), ``batchnorm`` (Batch Normalization
 by hand), ``models``, ``training``, ``search`` (hyperparameter search),
 ``experiments`` (the CIFAR-10 runs of chapters 07–10), ``results`` (results
-files), ``reproduce`` (command line) and ``plots``.
+files), ``reproduce`` (command line), ``speedrun`` (CIFAR-10 in seconds)
+and ``plots``.
 """
 
 from . import (
@@ -23,6 +24,7 @@ from . import (
     plots,
     results,
     search,
+    speedrun,
     training,
 )
 
@@ -40,6 +42,7 @@ __all__ = [
     "plots",
     "results",
     "search",
+    "speedrun",
     "training",
 ]
 __version__ = "0.1.0"
