@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv data lint clean
+.PHONY: book test check-html venv data lint clean
 
 ## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
 book: $(STAMP) data
@@ -20,6 +20,13 @@ test: $(STAMP)
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
 	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --durations=5
+
+## make check-html: execute the book in the quick profile and test the HTML in headless Chromium
+check-html: $(STAMP)
+	$(PY) -m dlfoundations.book --execute cache --profile quick --out _build/check/config.yml
+	DLF_PROFILE=quick $(JB) build . --config _build/check/config.yml --path-output _build/check -W --keep-going -q
+	$(JB) build . --config _build/check/config.yml --path-output _build/check --builder linkcheck -q
+	DLF_HTML=_build/check/_build/html $(PY) -m pytest tests/test_html.py -v --durations=3
 
 venv: $(STAMP)
 

@@ -82,3 +82,13 @@ def test_image_row_draws_every_image():
     fig = plots.image_row(torch.zeros(5, 3, 8, 8, dtype=torch.uint8), title="five")
     assert len(fig.axes) == 5 and all(len(ax.images) == 1 for ax in fig.axes)
     matplotlib.pyplot.close(fig)
+
+
+def test_animation_html_needs_no_cdn():
+    from dlfoundations import landscapes
+
+    animation = plots.animate_trajectories(
+        landscapes.SHIFTED_BOWL, {"a": [[1.0, 1.0], [0.5, 0.5], [0.0, 0.0]]}, frames=3
+    )
+    html = plots.animation_html(animation)
+    assert "font-awesome" not in html and 'class="fa ' not in html and "▶" in html

@@ -191,6 +191,33 @@ def animate_trajectories(surface, paths: dict, frames: int = 40, log: bool = Fal
     return animation
 
 
+_ICONS = {  # matplotlib's player buttons, as text: no icon font from a CDN needed
+    "fa fa-minus": "−",
+    "fa fa-fast-backward": "⏮",
+    "fa fa-step-backward": "⏴⏴",
+    "fa fa-play fa-flip-horizontal": "◀",
+    "fa fa-pause": "⏸",
+    "fa fa-play": "▶",
+    "fa fa-step-forward": "⏵⏵",
+    "fa fa-fast-forward": "⏭",
+    "fa fa-plus": "+",
+}
+
+
+def animation_html(animation) -> str:
+    """``animation.to_jshtml()`` without the Font Awesome stylesheet it loads from a CDN.
+
+    The player's icons become plain characters, so the animation works offline and
+    in the built book without any request outside it.
+    """
+    import re
+
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", animation.to_jshtml())
+    for css, text in _ICONS.items():
+        html = html.replace(f'<i class="{css}"></i>', text)
+    return html
+
+
 def schedules(rates: dict, ax=None):
     """Learning rate against epoch for several schedules."""
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]

@@ -1,0 +1,190 @@
+"""The rendered book in a real browser: headless Chromium driven by Playwright (``make check-html``).
+
+Skipped unless ``DLF_HTML`` names a built book (``_build/check/_build/html``). The pages are served from a
+local ``http.server``; the browser may fetch nothing else, except MathJax, which is answered from the
+copy installed with the test extras (``django-static-mathjax``) instead of the CDN.
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = os.environ.get("DLF_HTML")
+pytestmark = pytest.mark.skipif(not HTML, reason="set DLF_HTML to a built book's html folder (make check-html does)")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
+# jupyter-book 1.0.4 writes sphinx-thebe's inline configuration script twice into every page; the
+# second copy throws. Thebe (live code cells) is not used by this book, so that error is harmless.
+KNOWN_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+SCREENSHOTS = ("chapters/05_initialization", "chapters/10_tuning_cifar10")
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+CHAPTERS = [page for page in toc_pages() if page.startswith("chapters/")]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    folder = Path(HTML).resolve()
+    assert (folder / "index.html").exists(), f"{folder} holds no built book: run make check-html"
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (test extras)")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("no Chromium: apt-get install -y chromium")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def mathjax_folder() -> Path:
+    import mathjax  # django-static-mathjax
+
+    return Path(mathjax.__file__).parent / "static" / "mathjax"
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    local = mathjax_folder()
+    blocked = []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(site):
+            request_route.continue_()
+        elif url.startswith(MATHJAX_CDN):
+            path = local / url[len(MATHJAX_CDN) :].split("?")[0]
+            request_route.fulfill(path=str(path)) if path.is_file() else request_route.abort()
+        else:  # never the internet
+            blocked.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.blocked, page.errors = blocked, errors
+    yield page
+    context.close()
+
+
+def open_page(page, site, name: str):
+    page.goto(urljoin(site, f"{name}.html"), wait_until="load")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+    page.evaluate("() => MathJax.startup.promise")
+
+
+def test_navigation_lists_every_page_in_order(page, site):
+    open_page(page, site, "intro")
+    links = page.eval_on_selector_all(
+        "nav.bd-docs-nav a.reference.internal", "links => links.map(a => a.getAttribute('href'))"
+    )
+    listed = [unquote(href).split("#")[0].removesuffix(".html").lstrip("./") for href in links]
+    assert [p for p in listed if p in toc_pages()] == toc_pages()
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_page_renders(page, site, name):
+    open_page(page, site, name)
+    if name in SCREENSHOTS:  # the top of the page as a reader first sees it
+        folder = Path(HTML).parents[1] / "screenshots"
+        folder.mkdir(exist_ok=True)
+        page.screenshot(path=str(folder / f"{Path(name).name}.png"), full_page=False)
+    article = "article.bd-article"
+    # MathJax has typeset every formula: containers present, no raw TeX delimiters in the prose
+    assert page.locator(f"{article} mjx-container").count() > 0, "no typeset maths"
+    prose = page.evaluate(
+        """(selector) => { const copy = document.querySelector(selector).cloneNode(true);
+        copy.querySelectorAll('pre, code, .cell_output').forEach(e => e.remove()); return copy.innerText; }""",
+        article,
+    )
+    for raw in ("$$", "\\(", "\\[", "\\begin{"):
+        assert raw not in prose, f"untypeset maths ({raw!r}) on {name}"
+    # every image has loaded (the executed build has figures in every chapter)
+    images = page.eval_on_selector_all(
+        f"{article} img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
+    )
+    assert images, f"{name}: no figures (was the book built with execution?)"
+    assert all(ok for _, ok in images), [src for src, ok in images if not ok]
+    # exercise solutions are hidden until their title is clicked
+    solutions = page.locator(f"{article} .solution")
+    if solutions.count():
+        first = solutions.first
+        content = first.locator("section").first
+        assert not content.is_visible(), "a solution is visible before it is clicked"
+        first.locator(".admonition-title").click()
+        content.wait_for(state="visible", timeout=5_000)
+    # the Colab button points at this notebook in the repository
+    colab = page.eval_on_selector_all("a[href*='colab.research.google.com']", "a => a.map(x => x.href)")
+    assert colab and colab[0].endswith(f"/blob/main/{name}.ipynb"), colab
+    errors = [e for e in page.errors if e not in KNOWN_ERRORS]
+    assert not errors, errors
+    assert not page.blocked, f"the page tried to reach the internet: {page.blocked}"
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.hrefs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+
+
+def test_no_broken_internal_links_or_anchors():
+    folder = Path(HTML)
+    pages = {}
+    for path in folder.rglob("*.html"):
+        if "_static" in path.parts or "_sources" in path.parts:
+            continue
+        parser = _Links()
+        parser.feed(path.read_text(encoding="utf8"))
+        pages[path.resolve()] = parser
+    broken = []
+    for path, parser in pages.items():
+        for href in parser.hrefs:
+            parts = urlparse(href)
+            if parts.scheme or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{path.relative_to(folder.resolve())}: {href} (no such file)")
+            elif parts.fragment and target in pages and unquote(parts.fragment) not in pages[target].ids:
+                broken.append(f"{path.relative_to(folder.resolve())}: {href} (no such anchor)")
+    assert not broken, "\n".join(broken[:20])
