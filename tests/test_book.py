@@ -142,3 +142,11 @@ def test_first_cell_installs_the_package_when_missing(path, monkeypatch):
     calls.clear()
     exec(compile(code, path.name, "exec"), {})  # noqa: S102
     assert calls == []
+
+
+def test_book_config_names_profile_and_device_for_the_pages():
+    source = ROOT / "_config.yml"
+    cached = book.book_config(source, "cache", "quick", device="cuda")
+    assert cached["parse"]["myst_substitutions"] == {"build_profile": "quick", "build_device": "cuda"}
+    assert "substitution" in cached["parse"]["myst_enable_extensions"]
+    assert "{{ build_profile }}" in (ROOT / "execution_statistics.md").read_text()

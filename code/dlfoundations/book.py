@@ -19,9 +19,16 @@ import yaml
 from . import config
 
 
-def book_config(source: Path, execute: str, profile: str) -> dict:
-    """The parsed ``_config.yml`` with execution mode and cache folder replaced."""
+def book_config(source: Path, execute: str, profile: str, device: str | None = None) -> dict:
+    """The parsed ``_config.yml`` with execution mode and cache folder replaced.
+
+    The profile and device are also given to the pages as MyST substitutions
+    ``{{ build_profile }}`` and ``{{ build_device }}`` (the execution statistics page shows them).
+    """
     settings = yaml.safe_load(Path(source).read_text(encoding="utf8"))
+    substitutions = settings.setdefault("parse", {}).setdefault("myst_substitutions", {})
+    substitutions["build_profile"] = profile
+    substitutions["build_device"] = str(device or config.device()) if execute != "off" else "none (not executed)"
     execution = settings.setdefault("execute", {})
     execution["execute_notebooks"] = execute
     execution["cache"] = f"_build/.jupyter_cache/{profile}"
