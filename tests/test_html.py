@@ -100,6 +100,8 @@ def page(browser, site):
 
 def open_page(page, site, name: str):
     page.goto(urljoin(site, f"{name}.html"), wait_until="load")
+    if not page.locator("script[src*='mathjax']").count():  # Sphinx loads MathJax only where there is maths
+        return
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
     page.evaluate("() => MathJax.startup.promise")
 
@@ -113,8 +115,8 @@ def test_navigation_lists_every_page_in_order(page, site):
     assert [p for p in listed if p in toc_pages()] == toc_pages()
 
 
-@pytest.mark.parametrize("name", CHAPTERS)
-def test_chapter_page_renders(page, site, name):
+@pytest.mark.parametrize("name", toc_pages())
+def test_page_renders(page, site, name):
     open_page(page, site, name)
     if name in SCREENSHOTS:  # the top of the page as a reader first sees it
         folder = Path(HTML).parents[1] / "screenshots"
@@ -122,7 +124,8 @@ def test_chapter_page_renders(page, site, name):
         page.screenshot(path=str(folder / f"{Path(name).name}.png"), full_page=False)
     article = "article.bd-article"
     # MathJax has typeset every formula: containers present, no raw TeX delimiters in the prose
-    assert page.locator(f"{article} mjx-container").count() > 0, "no typeset maths"
+    if page.locator(f"{article} .math").count():
+        assert page.locator(f"{article} mjx-container").count() > 0, "no typeset maths"
     prose = page.evaluate(
         """(selector) => { const copy = document.querySelector(selector).cloneNode(true);
         copy.querySelectorAll('pre, code, .cell_output').forEach(e => e.remove()); return copy.innerText; }""",
@@ -134,7 +137,8 @@ def test_chapter_page_renders(page, site, name):
     images = page.eval_on_selector_all(
         f"{article} img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
     )
-    assert images, f"{name}: no figures (was the book built with execution?)"
+    if name in CHAPTERS:
+        assert images, f"{name}: no figures (was the book built with execution?)"
     assert all(ok for _, ok in images), [src for src, ok in images if not ok]
     # exercise solutions are hidden until their title is clicked
     solutions = page.locator(f"{article} .solution")
@@ -145,8 +149,9 @@ def test_chapter_page_renders(page, site, name):
         first.locator(".admonition-title").click()
         content.wait_for(state="visible", timeout=5_000)
     # the Colab button points at this notebook in the repository
-    colab = page.eval_on_selector_all("a[href*='colab.research.google.com']", "a => a.map(x => x.href)")
-    assert colab and colab[0].endswith(f"/blob/main/{name}.ipynb"), colab
+    if name in CHAPTERS:
+        colab = page.eval_on_selector_all("a[href*='colab.research.google.com']", "a => a.map(x => x.href)")
+        assert colab and colab[0].endswith(f"/blob/main/{name}.ipynb"), colab
     errors = [e for e in page.errors if e not in KNOWN_ERRORS]
     assert not errors, errors
     assert not page.blocked, f"the page tried to reach the internet: {page.blocked}"
