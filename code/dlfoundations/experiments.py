@@ -207,16 +207,9 @@ class Recipe:
     augment: bool = True
 
 
-def tuned_convnet(dataset, epochs: int, seed: int, recipe: Recipe = Recipe(), **options) -> Run:
-    """Train :func:`dlfoundations.models.conv_bn_net` with the recipe; the rate rises linearly then falls to 0."""
-    config.seed_everything(seed)
-    model = models.conv_bn_net(recipe.widths, recipe.convs_per_block).to(dataset.x_train.device)
-    model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=recipe.peak_lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay
-    )
-    steps = epochs * math.ceil(len(dataset.y_train) / recipe.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+def one_cycle(optimizer: torch.optim.Optimizer, recipe: Recipe, steps: int):
+    """The recipe's schedule: from peak/25 linearly up to the peak over ``warmup·steps``, then linearly down."""
+    return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=recipe.peak_lr,
         total_steps=steps,
@@ -226,6 +219,18 @@ def tuned_convnet(dataset, epochs: int, seed: int, recipe: Recipe = Recipe(), **
         div_factor=25.0,
         final_div_factor=1e3,
     )
+
+
+def tuned_convnet(dataset, epochs: int, seed: int, recipe: Recipe = Recipe(), **options) -> Run:
+    """Train :func:`dlfoundations.models.conv_bn_net` with the recipe; the rate rises linearly then falls to 0."""
+    config.seed_everything(seed)
+    model = models.conv_bn_net(recipe.widths, recipe.convs_per_block).to(dataset.x_train.device)
+    model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=recipe.peak_lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay
+    )
+    steps = epochs * math.ceil(len(dataset.y_train) / recipe.batch_size)
+    scheduler = one_cycle(optimizer, recipe, steps)
     return fit(
         model,
         optimizer,

@@ -310,7 +310,8 @@ def save_results(path, cfg: Config, runs: list[Result], device, compile_seconds:
 def load_results(path) -> dict:
     """A results file written by :func:`save_results`, with mean/std summaries added."""
     import json
-    import statistics
+
+    from .search import mean_std
 
     payload = json.loads(open(path).read())
     for key in ("meta", "config", "runs"):
@@ -320,9 +321,7 @@ def load_results(path) -> dict:
             )
     runs = payload["runs"]
     for field in ("tta_accuracy", "seconds"):
-        values = [r[field] for r in runs]
-        payload[f"{field}_mean"] = statistics.fmean(values)
-        payload[f"{field}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        payload[f"{field}_mean"], payload[f"{field}_std"] = mean_std(r[field] for r in runs)
     return payload
 
 
