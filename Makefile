@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test check-html venv data lint clean
+.PHONY: book test test-slow test-latest constraints check-html venv data lint clean
 
 ## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
 book: $(STAMP) data
@@ -16,10 +16,29 @@ book: $(STAMP) data
 
 ## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile)
 test: $(STAMP)
-	$(VENV)/bin/ruff check code tests chapters benchmarks
+	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
-	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --durations=5
+	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --without-myst-nb --durations=5
+
+## make test-slow: the minutes-long tests (a fresh pip install without extras runs chapter 01); .ci/run runs them
+test-slow: $(STAMP)
+	$(PY) -m pytest tests -m slow --run-slow -s
+
+## make test-latest: make test with the newest releases pyproject.toml allows (no constraints.txt), in .venv-latest
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/pip install --quiet --upgrade -e ".[book,test]"
+	touch .venv-latest/.installed
+	.venv-latest/bin/pip freeze --exclude-editable
+	$(MAKE) test VENV=.venv-latest
+
+## make constraints: regenerate constraints.txt from the newest releases pyproject.toml allows (then run make test)
+constraints:
+	rm -rf .venv-pins && $(PYTHON) -m venv .venv-pins && .venv-pins/bin/pip install --quiet -e ".[book,test]"
+	(sed -n '1,2p' constraints.txt; .venv-pins/bin/pip freeze --exclude-editable) > constraints.new && mv constraints.new constraints.txt
+	rm -rf .venv-pins
 
 ## make check-html: execute the book in the quick profile and test the HTML in headless Chromium
 check-html: $(STAMP)
@@ -40,8 +59,8 @@ data: $(STAMP)
 	$(PY) -c "from dlfoundations import data; print('CIFAR-10:', data.ensure_cifar10())"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check code tests chapters benchmarks
-	$(VENV)/bin/ruff format --check code tests chapters benchmarks
+	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py
+	$(VENV)/bin/ruff format --check code tests chapters benchmarks conftest.py
 
 clean:
 	rm -rf _build

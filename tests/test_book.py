@@ -1,7 +1,11 @@
 """Static checks of the book: chapters stored clean, listed in the TOC, glue names defined."""
 
 import json
+import os
 import re
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -36,9 +40,11 @@ def test_chapter_is_in_the_toc(path):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_first_output_describes_the_run(path):
-    first = cells(path, "code")[0]
+    first = cells(path, "code")[1]  # after the install cell
     assert "config.describe(" in first
-    assert "sys.path" not in "\n".join(cells(path, "code"))
+    code = "\n".join(cells(path, "code"))
+    assert "sys.path" not in code
+    assert "myst_nb" not in code, "import glue from dlfoundations.book: myst-nb is not installed in Colab"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -57,7 +63,7 @@ def test_book_config_modes(tmp_path):
     source = ROOT / "_config.yml"
     cached = book.book_config(source, "cache", "standard")
     assert cached["execute"]["execute_notebooks"] == "cache"
-    assert cached["execute"]["cache"].endswith("standard")
+    assert cached["execute"]["cache"] == f"_build/.jupyter_cache/standard-{book.build_key('standard')}"
     off = book.book_config(source, "off", "quick")
     assert off["execute"]["execute_notebooks"] == "off"
     assert "mystnb.glue" in off["sphinx"]["config"]["suppress_warnings"]
@@ -113,34 +119,34 @@ def test_glossary_has_forty_terms_in_english_and_chinese():
         assert lines[2].startswith("  "), f"{english}: definition must be indented"
 
 
-BOOTSTRAP_END = "\nimport torch"
+def install_cell(path):
+    return cells(path, "code")[0]
 
 
-def bootstrap(path):
-    first = cells(path, "code")[0]
-    return first.split(BOOTSTRAP_END)[0]
+def test_every_chapter_has_the_same_install_cell():
+    """One snippet, copied: a fix to it must reach every chapter."""
+    copies = {install_cell(path) for path in CHAPTERS}
+    assert len(copies) == 1, copies
+    assert "dlfoundations" not in install_cell(CHAPTERS[0]).split("find_spec")[0], "it may not import the package"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_first_cell_installs_the_package_when_missing(path, monkeypatch):
+def test_install_cell_installs_the_package_when_missing(monkeypatch):
     """What a fresh Colab runtime does: no dlfoundations, so pip installs it from the repository."""
     import importlib.util
     import subprocess
     import sys
 
-    code = bootstrap(path)
-    assert "pip" in code, f"{path.name}: the first code cell must install the package when it is missing"
+    code = install_cell(CHAPTERS[0])
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append((args, kw)))
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "dlfoundations" else real(name))
-    namespace = {}
-    exec(compile(code, path.name, "exec"), namespace)  # noqa: S102 - the notebook's own cell
+    exec(compile(code, "install cell", "exec"), {})  # noqa: S102 - the notebook's own cell
     repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    assert calls == [([sys.executable, "-m", "pip", "install", "-q", f"git+{repository}"], {"check": True})]
+    assert calls == [([sys.executable, "-m", "pip", "install", f"git+{repository}"], {"check": True})]
     monkeypatch.setattr(importlib.util, "find_spec", real)  # installed: nothing to do
     calls.clear()
-    exec(compile(code, path.name, "exec"), {})  # noqa: S102
+    exec(compile(code, "install cell", "exec"), {})  # noqa: S102
     assert calls == []
 
 
@@ -150,3 +156,102 @@ def test_book_config_names_profile_and_device_for_the_pages():
     assert cached["parse"]["myst_substitutions"] == {"build_profile": "quick", "build_device": "cuda"}
     assert "substitution" in cached["parse"]["myst_enable_extensions"]
     assert "{{ build_profile }}" in (ROOT / "execution_statistics.md").read_text()
+
+
+# --------------------------------------------------------------------------- glue anywhere
+
+
+def test_glue_without_myst_nb_shows_the_value(monkeypatch, capsys):
+    """Colab and bare kernels have no myst-nb: glue must not fail, and the reader still sees the number."""
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import myst_nb now raises ImportError
+    book.glue("answer", 0.125)
+    book.glue("hidden", 7, display=False)
+    assert capsys.readouterr().out.split() == ["0.125"]
+
+
+def test_glue_uses_myst_nb_when_installed(monkeypatch):
+    calls = []
+    fake = types.ModuleType("myst_nb")
+    fake.glue = lambda name, value, display=True: calls.append((name, value, display))
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    book.glue("answer", 0.125, display=False)
+    assert calls == [("answer", 0.125, False)]
+
+
+# --------------------------------------------------------------------------- the execution cache
+
+
+def test_build_key_follows_package_sources_constraints_and_profile(tmp_path):
+    package = tmp_path / "code" / "pkg"
+    package.mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (tmp_path / "constraints.txt").write_text("torch==2.14.1\n")
+    first = book.build_key("quick", package)
+    assert book.build_key("quick", package) == first
+    assert book.build_key("standard", package) != first
+    (package / "a.py").write_text("x = 2\n")
+    second = book.build_key("quick", package)
+    assert second != first
+    (tmp_path / "constraints.txt").write_text("torch==2.14.0\n")
+    assert book.build_key("quick", package) != second
+    (package / "b.py").write_text("")
+    assert len({first, second, book.build_key("quick", package)}) == 3
+
+
+MINI_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": [
+                "import pathlib\n",
+                "import minipkg.greeting\n",
+                "with open(pathlib.Path.cwd() / 'executions.txt', 'a') as f:\n",
+                "    f.write('x')\n",
+                "print('says:', minipkg.greeting.text())",
+            ],
+        }
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_make_book_re_executes_after_a_package_change_and_only_then(tmp_path):
+    """Build a one-page book that prints a package function, change the function, build twice more."""
+    package = tmp_path / "code" / "minipkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "greeting.py").write_text("def text():\n    return 'first version'\n")
+    (tmp_path / "_config.yml").write_text("title: mini\nexecute:\n  execute_notebooks: cache\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (tmp_path / "page.ipynb").write_text(json.dumps(MINI_NOTEBOOK))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "code")}
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+
+    def build():
+        config_args = ["--source", str(tmp_path / "_config.yml"), "--package", str(package)]
+        out = tmp_path / "_build" / "config.yml"
+        book.main(["--execute", "cache", "--profile", "quick", *config_args, "--out", str(out)])
+        subprocess.run(
+            [str(jupyter_book), "build", str(tmp_path), "--config", str(out), "-q"],
+            check=True,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+        )
+        executions = (tmp_path / "executions.txt").read_text() if (tmp_path / "executions.txt").exists() else ""
+        return (tmp_path / "_build" / "html" / "page.html").read_text(), len(executions)
+
+    page, runs = build()
+    assert "says: first version" in page and runs == 1
+    (package / "greeting.py").write_text("def text():\n    return 'second version'\n")
+    page, runs = build()
+    assert "says: second version" in page and runs == 2, "a package change must re-execute the notebook"
+    page, runs = build()
+    assert "says: second version" in page and runs == 2, "an unchanged build must come from the cache"
+    caches = list((tmp_path / "_build" / ".jupyter_cache").iterdir())
+    assert len(caches) == 1, f"stale caches were not pruned: {caches}"

@@ -1,4 +1,9 @@
+import hashlib
+import io
+import os
 import pickle
+import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,6 +11,8 @@ import torch
 
 from conftest import PER_BATCH, write_batch
 from dlfoundations import data
+
+MIRROR = os.environ.get("CIFAR10_ROOT")  # read before the autouse fixture hides it from each test
 
 
 def test_read_batch_official_layout(tiny_root):
@@ -106,7 +113,7 @@ def test_root_precedence(monkeypatch, tmp_path):
 
 
 def test_missing_data_says_where_to_put_it(tmp_path, monkeypatch):
-    def offline(path):
+    def offline(path, url, md5):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(data, "_download", offline)
@@ -115,23 +122,126 @@ def test_missing_data_says_where_to_put_it(tmp_path, monkeypatch):
     message = str(error.value)
     assert "network unreachable" in message
     assert str(tmp_path / "nowhere" / data.FOLDER / "data_batch_1") in message
-    assert "CIFAR10_ROOT" in message and data.ARCHIVE_MD5 in message
+    assert "CIFAR10_ROOT" in message and "CIFAR10_URL" in message and data.ARCHIVE_MD5 in message
     with pytest.raises(data.DataNotFoundError, match="download=False"):
         data.ensure_cifar10(tmp_path / "nowhere", download=False)
 
 
-def test_download_is_used_when_missing(tiny_root, tmp_path, monkeypatch):
-    source, _ = tiny_root
+# --------------------------------------------------------------------------- downloading, from file:// archives
+
+
+def make_archive(folder, path):
+    """``cifar-10-python.tar.gz`` as the official one is laid out, from a decoded ``cifar-10-batches-py/``."""
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        tar.add(folder, arcname=data.FOLDER)
+    return path, hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def untouched(target):
+    """Nothing a later run could trust: no data folder, no half-extracted scratch, no partial download."""
+    leftovers = [p.name for p in target.iterdir()] if target.exists() else []
+    return not [name for name in leftovers if name.startswith((data.FOLDER, ".cifar")) or name.endswith(".part")]
+
+
+@pytest.fixture
+def tiny_archive(tiny_root, tmp_path):
+    root, arrays = tiny_root
+    (tmp_path / "mirror").mkdir()
+    archive, md5 = make_archive(root / data.FOLDER, tmp_path / "mirror" / data.ARCHIVE)
+    return archive, md5, arrays
+
+
+def test_download_from_a_file_url_checks_md5_and_unpacks(tiny_archive, tmp_path, monkeypatch, capsys):
+    archive, md5, (train_x, *_) = tiny_archive
     target = tmp_path / "fresh"
+    monkeypatch.setenv("CIFAR10_URL", archive.as_uri())
+    assert data.ensure_cifar10(target, md5=md5) == target / data.FOLDER
+    assert sorted(p.name for p in target.iterdir()) == [data.FOLDER], "archive and scratch folders are removed"
+    images, _ = data.read_batch(target / data.FOLDER / "data_batch_1")
+    np.testing.assert_array_equal(images, train_x[: len(images)])
+    assert "CIFAR-10 from" in capsys.readouterr().err, "a progress bar names the source"
 
-    def fake_download(path):  # stands in for torchvision's download_and_extract_archive
-        import shutil
 
-        shutil.copytree(source / data.FOLDER, path / data.FOLDER)
+def test_the_official_md5_is_required_whatever_the_source(tiny_archive, tmp_path):
+    archive, md5, _ = tiny_archive
+    target = tmp_path / "fresh"
+    with pytest.raises(data.DownloadError) as error:
+        data.ensure_cifar10(target, url=archive.as_uri())  # the official md5, which a tiny archive lacks
+    message = str(error.value)
+    assert f"has md5 {md5}, expected {data.ARCHIVE_MD5}" in message and str(target / data.ARCHIVE) in message
+    assert "cut off" in message and "CIFAR10_URL" in message
+    assert untouched(target) and not (target / data.ARCHIVE).exists(), "a bad archive is deleted"
 
-    monkeypatch.setattr(data, "_download", fake_download)
-    assert data.ensure_cifar10(target) == target / data.FOLDER
-    assert "present" in data.describe_source(target)
+
+def test_a_truncated_archive_is_rejected(tiny_archive, tmp_path):
+    archive, md5, _ = tiny_archive
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    target = tmp_path / "fresh"
+    with pytest.raises(data.DownloadError, match=f"expected {md5}"):  # caught by the checksum ...
+        data.ensure_cifar10(target, url=cut.as_uri(), md5=md5)
+    assert untouched(target)
+    cut_md5 = hashlib.md5(cut.read_bytes()).hexdigest()
+    with pytest.raises(data.DownloadError, match="truncated or corrupt"):  # ... and by the unpacking
+        data.ensure_cifar10(target, url=cut.as_uri(), md5=cut_md5)
+    assert untouched(target)
+
+
+def test_an_interrupted_extraction_leaves_nothing_behind(tiny_archive, tmp_path, monkeypatch):
+    archive, md5, _ = tiny_archive
+    target = tmp_path / "fresh"
+    target.mkdir()
+    local = target / data.ARCHIVE
+    local.write_bytes(archive.read_bytes())
+    seen = []
+
+    def interrupt(name):
+        seen.append(name)
+        if len(seen) == 4:  # the folder and two batches written, the third on its way
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        data.extract(local, target, on_member=interrupt)
+    assert untouched(target), list(target.iterdir())
+    assert data.extract(local, target) == target / data.FOLDER  # a second run completes from the archive
+
+
+def test_a_dropped_connection_is_retried_and_resumed(tmp_path, monkeypatch):
+    payload = bytes(range(256)) * 4000
+    requests = []
+
+    class Response(io.BytesIO):
+        def __init__(self, body, status, length, drop_after=None):
+            super().__init__(body)
+            self.status, self.headers, self.drop_after = status, {"Content-Length": str(length)}, drop_after
+
+        def read(self, size=-1):
+            if self.drop_after is not None and self.tell() >= self.drop_after:
+                raise ConnectionResetError("connection reset by peer")
+            return super().read(size if self.drop_after is None else min(size, self.drop_after - self.tell()))
+
+    def urlopen(request, timeout):
+        requests.append(request.get_header("Range"))
+        if len(requests) == 1:  # the first connection drops after 1,000 bytes
+            return Response(payload, 200, len(payload), drop_after=1000)
+        start = int(request.get_header("Range").split("=")[1].rstrip("-"))
+        return Response(payload[start:], 206, len(payload) - start)
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(data.time, "sleep", lambda s: None)
+    out = data.download("https://example.invalid/c.tar.gz", tmp_path / "c.tar.gz", progress=False)
+    assert out.read_bytes() == payload and requests == [None, "bytes=1000-"]
+    assert not (tmp_path / "c.tar.gz.part").exists()
+
+
+@pytest.mark.skipif(not MIRROR, reason="CIFAR10_ROOT does not hold the decoded data set")
+def test_download_of_an_archive_built_from_the_full_decoded_data(tmp_path, monkeypatch):
+    """The whole data set, archived as the official file is (its md5 computed here, not the official one)."""
+    archive, md5 = make_archive(Path(MIRROR) / data.FOLDER, tmp_path / data.ARCHIVE)
+    monkeypatch.setenv("CIFAR10_URL", archive.as_uri())
+    folder = data.ensure_cifar10(tmp_path / "fresh", md5=md5)
+    d = data.load_cifar10(tmp_path / "fresh", device="cpu", num_train=49_000, num_val=1_000, num_test=10_000)
+    assert len(d.y_train) == 49_000 and len(d.y_test) == 10_000 and folder.is_dir()
 
 
 def test_batches_normalize_like_torchvision(tiny_root):

@@ -1,8 +1,8 @@
 """The rendered book in a real browser: headless Chromium driven by Playwright (``make check-html``).
 
 Skipped unless ``DLF_HTML`` names a built book (``_build/check/_build/html``). The pages are served from a
-local ``http.server``; the browser may fetch nothing else, except MathJax, which is answered from the
-copy installed with the test extras (``django-static-mathjax``) instead of the CDN.
+local ``http.server`` and the browser may fetch nothing else: every outside request is blocked, as on a
+train or behind a firewall. The book ships its own MathJax (``_static/mathjax``), so formulas still render.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = os.environ.get("DLF_HTML")
 pytestmark = pytest.mark.skipif(not HTML, reason="set DLF_HTML to a built book's html folder (make check-html does)")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
 # jupyter-book 1.0.4 writes sphinx-thebe's inline configuration script twice into every page; the
 # second copy throws. Thebe (live code cells) is not used by this book, so that error is harmless.
 KNOWN_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
@@ -66,26 +65,16 @@ def browser():
         browser.close()
 
 
-def mathjax_folder() -> Path:
-    import mathjax  # django-static-mathjax
-
-    return Path(mathjax.__file__).parent / "static" / "mathjax"
-
-
 @pytest.fixture
 def page(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    local = mathjax_folder()
     blocked = []
 
     def route(request_route):
         url = request_route.request.url
         if url.startswith(site):
             request_route.continue_()
-        elif url.startswith(MATHJAX_CDN):
-            path = local / url[len(MATHJAX_CDN) :].split("?")[0]
-            request_route.fulfill(path=str(path)) if path.is_file() else request_route.abort()
-        else:  # never the internet
+        else:  # never the internet, MathJax's CDN included
             blocked.append(url)
             request_route.abort()
 
@@ -100,8 +89,10 @@ def page(browser, site):
 
 def open_page(page, site, name: str):
     page.goto(urljoin(site, f"{name}.html"), wait_until="load")
-    if not page.locator("script[src*='mathjax']").count():  # Sphinx loads MathJax only where there is maths
+    scripts = page.eval_on_selector_all("script[src*='mathjax']", "s => s.map(x => x.src)")
+    if not scripts:  # Sphinx loads MathJax only where there is maths
         return
+    assert all(src.startswith(site) for src in scripts), f"MathJax must come with the book: {scripts}"
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
     page.evaluate("() => MathJax.startup.promise")
 
@@ -140,14 +131,16 @@ def test_page_renders(page, site, name):
     if name in CHAPTERS:
         assert images, f"{name}: no figures (was the book built with execution?)"
     assert all(ok for _, ok in images), [src for src, ok in images if not ok]
-    # exercise solutions are hidden until their title is clicked
+    # exercise solutions, plain and gated (solution-start/-end, with executed cells), are hidden until clicked
     solutions = page.locator(f"{article} .solution")
+    for i in range(solutions.count()):
+        solution = solutions.nth(i)
+        content = solution.locator("section, .cell").first
+        assert not content.is_visible(), f"solution {i + 1} is visible before it is clicked"
     if solutions.count():
         first = solutions.first
-        content = first.locator("section").first
-        assert not content.is_visible(), "a solution is visible before it is clicked"
         first.locator(".admonition-title").click()
-        content.wait_for(state="visible", timeout=5_000)
+        first.locator("section, .cell").first.wait_for(state="visible", timeout=5_000)
     # the Colab button points at this notebook in the repository
     if name in CHAPTERS:
         colab = page.eval_on_selector_all("a[href*='colab.research.google.com']", "a => a.map(x => x.href)")
@@ -193,3 +186,31 @@ def test_no_broken_internal_links_or_anchors():
             elif parts.fragment and target in pages and unquote(parts.fragment) not in pages[target].ids:
                 broken.append(f"{path.relative_to(folder.resolve())}: {href} (no such anchor)")
     assert not broken, "\n".join(broken[:20])
+
+
+class _Requests(html.parser.HTMLParser):
+    """What a page loads by itself: scripts, stylesheets, icons, fonts, images, frames (not links to click)."""
+
+    LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src"}
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.LOADS and attrs.get(self.LOADS[tag]):
+            self.urls.append(attrs[self.LOADS[tag]])
+        elif tag == "link" and attrs.get("href") and (attrs.get("rel") or "") in ("stylesheet", "icon", "preload"):
+            self.urls.append(attrs["href"])
+
+
+def test_pages_load_nothing_from_outside_the_book():
+    """The static audit behind the browser test: no page needs the network to be read."""
+    outside = []
+    for path in Path(HTML).rglob("*.html"):
+        parser = _Requests()
+        parser.feed(path.read_text(encoding="utf8"))
+        outside += [f"{path.name}: {url}" for url in parser.urls if urlparse(url).scheme or url.startswith("//")]
+    assert not outside, "\n".join(sorted(set(outside))[:20])
+    assert (Path(HTML) / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()

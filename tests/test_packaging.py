@@ -5,6 +5,8 @@ import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
@@ -60,6 +62,39 @@ def test_constraints_pin_every_dependency_exactly():
     assert not missing, f"constraints.txt lacks {missing}"
     assert pins["torch"].startswith("2.14.") and pins["torchvision"].startswith("0.29.")
     assert pins["jupyter-book"] == "1.0.4.post1" and pins["nbval"] == "0.11.0"
+
+
+def requirements() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    listed = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return [Requirement(r) for r in listed]
+
+
+def test_every_pin_satisfies_pyproject():
+    pins = constraints()
+    wrong = [f"{r} vs =={pins[_name(r.name)]}" for r in requirements() if pins[_name(r.name)] not in r.specifier]
+    assert not wrong, f"constraints.txt pins versions pyproject.toml excludes: {wrong}"
+
+
+def test_upper_bounds_are_the_series_above_the_tested_versions():
+    """``<2.15`` with torch 2.14.1 pinned, ``<4`` with matplotlib 3.11.2: never a bound CI has not reached."""
+    pins = constraints()
+    for requirement in requirements():
+        for spec in requirement.specifier:
+            if spec.operator != "<":
+                continue
+            bound, tested = Version(spec.version).release, Version(pins[_name(requirement.name)]).release
+            expected = (*tested[: len(bound) - 1], tested[len(bound) - 1] + 1)
+            assert bound == expected, f"{requirement}: CI tested {tested}, so the bound should be <{expected}"
+
+
+def test_readme_says_what_is_pinned_and_how_to_update_it():
+    readme = (ROOT / "README.md").read_text()
+    assert "make constraints" in readme and "make test-latest" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^constraints:", makefile, re.M) and re.search(r"^test-latest:", makefile, re.M)
+    weekly = yaml.safe_load((ROOT / ".github" / "workflows" / "latest.yml").read_text())
+    assert "schedule" in weekly[True] and "make test-latest" in str(weekly["jobs"])
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_tests():

@@ -1,29 +1,105 @@
-"""Build helper for the book: ``_config.yml`` with a chosen execution mode and profile.
+"""The book around the notebooks: ``glue`` that works anywhere, the build configuration, offline MathJax.
 
-jupyter-book 1.x keys its execution cache on the code of a notebook only, not
-on the environment, so outputs computed in one run profile would be served in
-another. ``make book`` therefore builds from a copy of ``_config.yml`` whose
-cache folder is named after the profile, and ``make test`` from a copy with
-execution off (nbval has already executed every notebook)::
+``glue(name, value)`` is myst-nb's glue when myst-nb is installed (the book build) and otherwise just
+shows the value, so a chapter runs unchanged in the book build, in Colab and in a bare Jupyter kernel.
+
+``python -m dlfoundations.book`` writes the ``_config.yml`` that ``make book`` and ``make test`` build
+from. jupyter-cache keys a notebook's outputs on its code cells only, so a change to the package, to
+the pinned dependencies or to the run profile would otherwise be served from a stale cache. The
+written configuration therefore names a cache folder per *build key*, a hash of the package sources,
+``constraints.txt`` and the profile (:func:`build_key`); old folders of the same profile are pruned::
 
     python -m dlfoundations.book --execute cache --out _build/config.yml
+
+Listed as a Sphinx extension in ``_config.yml``, this module also ships MathJax with the book: the
+pinned copy of the ``django-static-mathjax`` package is copied into the build's static files and every
+page loads it from there, so formulas render without internet.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import shutil
 from pathlib import Path
 
 import yaml
 
 from . import config
 
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parents[1]  # the repository root of an editable install
+CACHE_FOLDER = "_build/.jupyter_cache"
+MATHJAX_SCRIPT = "tex-mml-chtml.js"  # the bundle Sphinx loads by default, here from _static/mathjax/
 
-def book_config(source: Path, execute: str, profile: str, device: str | None = None) -> dict:
+
+# --------------------------------------------------------------------------- glue
+
+
+def glue(name: str, value, display: bool = True) -> None:
+    """Store ``value`` under ``name`` for ``{glue}`` roles in the book; elsewhere just show it.
+
+    In the book build this is :func:`myst_nb.glue`. Without myst-nb (Colab, a bare kernel, a script)
+    nothing can refer to the name, so the value is displayed (``display=True``) or dropped.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            _show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
+def _show(value) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # a plain Python script
+        print(value)
+        return
+    display(value)
+
+
+# --------------------------------------------------------------------------- the execution cache
+
+
+def build_key(profile: str, package: Path = PACKAGE, constraints: Path | None = None) -> str:
+    """A short hash of everything a chapter's outputs depend on besides its own code.
+
+    The package's ``.py`` sources (names and contents), ``constraints.txt`` (the exact dependency
+    versions) and the run profile. Two builds with the same key may share executed outputs.
+    """
+    digest = hashlib.sha256(f"profile={profile}\n".encode())
+    constraints = constraints if constraints is not None else Path(package).parents[1] / "constraints.txt"
+    files = {str(path.relative_to(package)): path for path in sorted(Path(package).rglob("*.py"))}
+    if constraints.exists():
+        files["constraints.txt"] = constraints
+    for name, path in files.items():
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def cache_path(profile: str, key: str) -> str:
+    return f"{CACHE_FOLDER}/{profile}-{key}"
+
+
+def prune_caches(book_root: Path, profile: str, keep: str) -> list[Path]:
+    """Remove this profile's cache folders other than ``keep``; returns what was removed."""
+    removed = []
+    folder = Path(book_root) / CACHE_FOLDER
+    for old in folder.glob(f"{profile}-*") if folder.exists() else []:
+        if old.is_dir() and old.name != Path(keep).name:
+            shutil.rmtree(old)
+            removed.append(old)
+    return removed
+
+
+def book_config(source: Path, execute: str, profile: str, device: str | None = None, key: str | None = None) -> dict:
     """The parsed ``_config.yml`` with execution mode and cache folder replaced.
 
-    The profile and device are also given to the pages as MyST substitutions
-    ``{{ build_profile }}`` and ``{{ build_device }}`` (the execution statistics page shows them).
+    The cache folder is ``_build/.jupyter_cache/<profile>-<build key>`` (``key`` defaults to
+    :func:`build_key` of this package). The profile and device are also given to the pages as MyST
+    substitutions ``{{ build_profile }}`` and ``{{ build_device }}`` (the execution statistics page shows them).
     """
     settings = yaml.safe_load(Path(source).read_text(encoding="utf8"))
     substitutions = settings.setdefault("parse", {}).setdefault("myst_substitutions", {})
@@ -31,7 +107,7 @@ def book_config(source: Path, execute: str, profile: str, device: str | None = N
     substitutions["build_device"] = str(device or config.device()) if execute != "off" else "none (not executed)"
     execution = settings.setdefault("execute", {})
     execution["execute_notebooks"] = execute
-    execution["cache"] = f"_build/.jupyter_cache/{profile}"
+    execution["cache"] = cache_path(profile, key or build_key(profile))
     if execute == "off":
         # Without outputs, {glue} roles have nothing to show; tests/test_book.py
         # checks statically that every glued name is defined in its notebook.
@@ -40,17 +116,64 @@ def book_config(source: Path, execute: str, profile: str, device: str | None = N
     return settings
 
 
+# --------------------------------------------------------------------------- MathJax without a CDN
+
+
+def mathjax_source() -> Path:
+    """The ``es5`` folder of the pinned MathJax 3 (package ``django-static-mathjax``, book extra)."""
+    try:
+        import mathjax
+    except ImportError as error:
+        raise ImportError(
+            "The book ships its own MathJax, from the package django-static-mathjax: "
+            "pip install -e '.[book]' (make book does), then build again."
+        ) from error
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+def copy_mathjax(destination: Path) -> Path:
+    """Copy what ``tex-mml-chtml.js`` loads (itself, its fonts, extensions, menu, speech) to ``destination``."""
+    source = mathjax_source()
+    skip_bundles = {p.name for p in source.glob("*.js")} - {MATHJAX_SCRIPT}
+    ignore = shutil.ignore_patterns(*skip_bundles, "svg", "svg.js")
+    shutil.copytree(source, destination, ignore=ignore, dirs_exist_ok=True)
+    return destination / MATHJAX_SCRIPT
+
+
+def _use_local_mathjax(app, sphinx_config) -> None:
+    sphinx_config.mathjax_path = f"mathjax/{MATHJAX_SCRIPT}"  # relative to _static/
+
+
+def _copy_mathjax_into_build(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
+
+
+def setup(app):
+    """Sphinx extension: pages load MathJax from ``_static/mathjax`` instead of a CDN."""
+    mathjax_source()  # fail early, with instructions, when the package is missing
+    app.connect("config-inited", _use_local_mathjax)
+    app.connect("build-finished", _copy_mathjax_into_build)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Write the book's build configuration.")
     parser.add_argument("--source", default="_config.yml", type=Path)
     parser.add_argument("--execute", choices=["cache", "force", "off"], default="cache")
     parser.add_argument("--profile", default=None, help="default: DLF_PROFILE or this machine's default")
+    parser.add_argument("--package", default=PACKAGE, type=Path, help="the package whose sources key the cache")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     profile = args.profile or config.profile_name()
+    key = build_key(profile, args.package)
+    settings = book_config(args.source, args.execute, profile, key=key)
+    if args.execute != "off":
+        for old in prune_caches(args.source.parent, profile, settings["execute"]["cache"]):
+            print(f"removed the stale execution cache {old}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(yaml.safe_dump(book_config(args.source, args.execute, profile), sort_keys=False))
-    print(f"wrote {args.out} (execute: {args.execute}, profile: {profile})")
+    args.out.write_text(yaml.safe_dump(settings, sort_keys=False))
+    print(f"wrote {args.out} (execute: {args.execute}, profile: {profile}, cache: {settings['execute']['cache']})")
 
 
 if __name__ == "__main__":

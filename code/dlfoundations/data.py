@@ -9,7 +9,9 @@ everything else before it is called.
 
 Where the folder is looked for, in order: the ``root`` argument, the
 environment variable ``CIFAR10_ROOT``, and a per-user cache folder. When it is
-missing there, torchvision downloads the official archive and checks its md5.
+missing there, :func:`ensure_cifar10` downloads the official archive (or the
+mirror named by ``CIFAR10_URL``) with a progress bar and retries, checks its
+md5, and unpacks it all or nothing.
 
 Splits follow CS231n: the first 49,000 training images for training, the last
 1,000 for validation, and the 10,000 test images; a run profile takes subsets.
@@ -18,19 +20,33 @@ Splits follow CS231n: the first 49,000 training images for training, the last
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import http.client
 import math
 import os
 import pickle
+import shutil
+import sys
+import tarfile
+import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 ROOT_VARIABLE = "CIFAR10_ROOT"
+URL_VARIABLE = "CIFAR10_URL"
 FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+ARCHIVE = "cifar-10-python.tar.gz"
 ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
+ARCHIVE_BYTES = 170_498_071
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
 VAL_POOL = 1_000  # the last 1,000 training images are the validation pool
@@ -91,19 +107,151 @@ def _missing_message(path: Path, reason: str) -> str:
         f"Do one of these, then run again:\n"
         f"  * download {URL} (md5 {ARCHIVE_MD5}) and unpack it into {path}, so that\n"
         f"    {path / FOLDER / 'data_batch_1'} exists;\n"
+        f"  * or set {URL_VARIABLE} to a mirror of that archive (https://, or file:// for a local copy);\n"
         f"  * or set {ROOT_VARIABLE} to a folder that already holds {FOLDER}/ "
         f"(export {ROOT_VARIABLE}=/path/to/folder)."
     )
 
 
-def _download(path: Path) -> None:
-    from torchvision.datasets.utils import download_and_extract_archive
-
-    download_and_extract_archive(URL, download_root=str(path), md5=ARCHIVE_MD5)
+# --------------------------------------------------------------------------- downloading
 
 
-def ensure_cifar10(root: str | os.PathLike | None = None, download: bool = True) -> Path:
-    """Return the ``cifar-10-batches-py`` folder, downloading it if it is missing."""
+class DownloadError(DataNotFoundError):
+    """The archive could not be fetched, failed its checksum, or could not be unpacked."""
+
+
+def archive_url() -> str:
+    """The official archive, or the mirror named by ``CIFAR10_URL`` (https://, http:// or file://)."""
+    return os.environ.get(URL_VARIABLE, "").strip() or URL
+
+
+def md5sum(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(url: str, destination: Path, retries: int = 5, timeout: float = 60, progress: bool = True) -> Path:
+    """Fetch ``url`` into ``destination`` with a progress bar, resuming after a dropped connection.
+
+    Bytes go to ``destination.part`` first, which becomes ``destination`` only once complete; after a
+    failure the download is retried up to ``retries`` times (with an HTTP range request where the
+    server allows one), waiting 2, 4, 8 … seconds in between.
+    """
+    part = destination.with_name(destination.name + ".part")
+    for attempt in range(retries + 1):
+        have = part.stat().st_size if part.exists() else 0
+        request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if have and getattr(response, "status", None) != 206:  # no resuming here: start again
+                    have = 0
+                length = response.headers.get("Content-Length")
+                total = have + int(length) if length else None
+                bar = tqdm(
+                    total=total,
+                    initial=have,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    disable=not progress,
+                    desc=f"CIFAR-10 from {urllib.parse.urlsplit(url).netloc or url}",
+                )
+                with open(part, "ab" if have else "wb") as f, bar:
+                    while block := response.read(1 << 20):
+                        f.write(block)
+                        bar.update(len(block))
+            if total is not None and part.stat().st_size < total:
+                raise http.client.IncompleteRead(b"", total - part.stat().st_size)
+            os.replace(part, destination)
+            return destination
+        except urllib.error.HTTPError as error:
+            if error.code < 500:  # 404, 403: retrying will not help
+                raise DownloadError(f"{url} answered {error.code} {error.reason}") from error
+            failure = error
+        except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, cut off
+            failure = error
+        if attempt < retries:
+            wait = 2 ** (attempt + 1)
+            print(f"download interrupted ({failure}); retrying in {wait} s", file=sys.stderr)
+            time.sleep(wait)
+    raise DownloadError(f"{url}: gave up after {retries + 1} attempts ({type(failure).__name__}: {failure})")
+
+
+def verify(archive: Path, md5: str = ARCHIVE_MD5) -> None:
+    """Check the archive's md5; a bad archive is deleted, so no later run trusts it."""
+    actual = md5sum(archive)
+    if actual == md5:
+        return
+    size = archive.stat().st_size
+    archive.unlink()
+    cut = f"; the official archive has {ARCHIVE_BYTES:,}, so it was cut off" if size < ARCHIVE_BYTES else ""
+    raise DownloadError(
+        f"{archive} has md5 {actual}, expected {md5} ({size:,} bytes{cut}). The file was deleted. "
+        f"Run again to download it anew; if {URL_VARIABLE} is set, check that it names a copy of "
+        f"the official cifar-10-python.tar.gz."
+    )
+
+
+SAFE_EXTRACT = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.11.4
+
+
+def extract(archive: Path, root: Path, on_member=None) -> Path:
+    """Unpack ``cifar-10-batches-py/`` from the archive into ``root``, all or nothing.
+
+    Members go to a temporary folder inside ``root``, which is renamed to ``root/cifar-10-batches-py``
+    only when every batch is there: an interrupted or failed extraction leaves nothing a later run
+    would trust. ``on_member`` (tests) is called with each member's name before it is written.
+    """
+    target = root / FOLDER
+    scratch = Path(tempfile.mkdtemp(prefix=".cifar-10-extracting-", dir=root))
+    try:
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                for member in tar:
+                    if member.name.split("/")[0] != FOLDER:
+                        continue
+                    if ".." in member.name.split("/") or not (member.isfile() or member.isdir()):
+                        raise DownloadError(f"{archive}: refused the unsafe member {member.name!r}")
+                    if on_member is not None:
+                        on_member(member.name)
+                    tar.extract(member, scratch, **SAFE_EXTRACT)
+        except (tarfile.TarError, EOFError, zlib.error) as error:
+            raise DownloadError(
+                f"{archive} could not be unpacked ({type(error).__name__}: {error}): it is truncated or "
+                f"corrupt. Delete it and run again to download it anew."
+            ) from error
+        missing = [name for name in (*TRAIN_FILES, TEST_FILE) if not (scratch / FOLDER / name).is_file()]
+        if missing:
+            raise DownloadError(f"{archive} is not the CIFAR-10 archive: {FOLDER}/ lacks {missing}")
+        if target.exists():  # an incomplete folder from an earlier attempt: keep it aside, never mix
+            target.rename(root / f"{FOLDER}.incomplete-{int(time.time())}")
+        os.replace(scratch / FOLDER, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def _download(path: Path, url: str, md5: str) -> None:
+    archive = path / ARCHIVE
+    if not archive.exists():
+        print(f"Downloading CIFAR-10 (163 MiB) from {url} into {path}", file=sys.stderr)
+        download(url, archive)
+    verify(archive, md5)
+    extract(archive, path)
+    archive.unlink()
+
+
+def ensure_cifar10(
+    root: str | os.PathLike | None = None, download: bool = True, url: str | None = None, md5: str = ARCHIVE_MD5
+) -> Path:
+    """Return the ``cifar-10-batches-py`` folder, downloading it if it is missing.
+
+    The archive comes from ``url`` (default :func:`archive_url`: ``CIFAR10_URL`` or the official host)
+    and must have the official md5 whatever its source (``md5`` exists for tests).
+    """
     path, _ = resolve_root(root)
     folder = path / FOLDER
     if all((folder / name).exists() for name in (*TRAIN_FILES, TEST_FILE)):
@@ -112,11 +260,9 @@ def ensure_cifar10(root: str | os.PathLike | None = None, download: bool = True)
         raise DataNotFoundError(_missing_message(path, "download=False"))
     try:
         path.mkdir(parents=True, exist_ok=True)
-        _download(path)
+        _download(path, url or archive_url(), md5)
     except Exception as error:  # no network, a proxy, a bad checksum, a full disk ...
-        raise DataNotFoundError(_missing_message(path, f"{type(error).__name__}: {error}")) from error
-    if not (folder / TEST_FILE).exists():
-        raise DataNotFoundError(_missing_message(path, "the archive did not contain the batches"))
+        raise DownloadError(_missing_message(path, f"{type(error).__name__}: {error}")) from error
     return folder
 
 
