@@ -37,6 +37,20 @@ def test_round_trip_and_table(tmp_path):
     assert "full, cuda" in text and "49,000 images" in text
 
 
+def test_each_reader_takes_its_own_kind(tmp_path):
+    """A speedrun file (or any other kind) beside the course's files changes nothing for either reader."""
+    course = results.save(tmp_path / "standard-cpu.json", [record()], results.metadata("cpu"))
+    legacy = tmp_path / "old.json"  # written before files had a kind: a course file
+    legacy.write_text(json.dumps({k: v for k, v in json.loads(course.read_text()).items() if k != "kind"}))
+    other = results.write(tmp_path / "speedrun-x.json", "speedrun", [{"tta_accuracy": 0.9}], {"config": {}})
+    assert results.available(tmp_path) == [legacy, course]
+    assert results.available(tmp_path, "speedrun") == [other]
+    assert results.kind_of(other) == "speedrun" and results.load(legacy)[1] == [record()]
+    with pytest.raises(results.ResultsFileError, match="kind 'speedrun', not 'course'"):
+        results.load(other)
+    assert results.metadata("cpu")["commit"] is None or len(results.metadata("cpu")["commit"]) >= 40
+
+
 def test_malformed_files_name_the_problem(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

@@ -106,8 +106,9 @@ def test_results_round_trip(tmp_path):
     assert loaded["config"]["widths"] == [8, 16, 16] and len(loaded["runs"]) == 2
     mean = sum(r.tta_accuracy for r in runs) / 2
     assert abs(loaded["tta_accuracy_mean"] - mean) < 1e-12 and loaded["meta"]["compile_seconds"] == 1.5
+    assert "speedrun-test.json" in speedrun.results_table(tmp_path)
     path.write_text("{}")
     import pytest
 
-    with pytest.raises(ValueError, match="not a speedrun results file"):
+    with pytest.raises(ValueError, match="not a results file"):
         speedrun.load_results(path)

@@ -6,8 +6,10 @@ One module per concept: ``config`` (run profiles, device, seeds), ``data``
 statistics), ``initializers`` (Xavier, He), ``batchnorm`` (Batch Normalization
 by hand), ``models``, ``training``, ``search`` (hyperparameter search),
 ``experiments`` (the CIFAR-10 runs of chapters 07–10), ``results`` (results
-files), ``reproduce`` (command line), ``speedrun`` (CIFAR-10 in seconds)
-and ``plots``.
+files), ``reproduce`` (command line), ``speedrun`` (CIFAR-10 in seconds),
+``tune`` (the search on Optuna, shared by processes), ``distributed``
+(data-parallel training under torchrun), ``plots`` and ``book`` (glue, the
+build configuration, offline MathJax).
 """
 
 from . import (
@@ -16,6 +18,7 @@ from . import (
     config,
     data,
     diagnostics,
+    distributed,
     experiments,
     initializers,
     landscapes,
@@ -26,6 +29,7 @@ from . import (
     search,
     speedrun,
     training,
+    tune,
 )
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "config",
     "data",
     "diagnostics",
+    "distributed",
     "experiments",
     "initializers",
     "landscapes",
@@ -44,5 +49,6 @@ __all__ = [
     "search",
     "speedrun",
     "training",
+    "tune",
 ]
 __version__ = "0.1.0"

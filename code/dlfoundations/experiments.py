@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import config, models, search, training
+from . import config, distributed, models, search, training
 
 
 @dataclasses.dataclass
@@ -31,6 +31,7 @@ class Run:
     seconds_per_epoch: float
     epochs: int
     history: training.History | None = dataclasses.field(default=None, repr=False)
+    state: dict | None = dataclasses.field(default=None, repr=False)  # the final weights, on the CPU
 
 
 @dataclasses.dataclass
@@ -81,10 +82,14 @@ def fit(
     label_smoothing: float = 0.0,
     verbose: bool = False,
 ) -> Run:
-    """Train with :func:`dlfoundations.training.train`, keeping the best validation checkpoint."""
-    batches = dataset.batches("train", batch_size, shuffle=True, seed=seed, augment=augment)
+    """Train with :func:`dlfoundations.training.train`, keeping the best validation checkpoint.
+
+    Under ``torchrun`` the model is wrapped in ``DistributedDataParallel`` and each process trains on
+    its shard of every batch (:mod:`dlfoundations.distributed`); evaluation uses the whole splits.
+    """
+    batches = distributed.shard(dataset.batches("train", batch_size, shuffle=True, seed=seed, augment=augment))
     history = training.train(
-        model,
+        distributed.wrap(model),
         optimizer,
         batches,
         dataset.batches("val", 500),
@@ -96,6 +101,8 @@ def fit(
         label_smoothing=label_smoothing,
         verbose=verbose,
     )
+    if history.best_state is not None:  # a DistributedDataParallel wrapper prefixes every name with "module."
+        history.best_state = {k.removeprefix("module."): v for k, v in history.best_state.items()}
     return Run(
         seed=seed,
         val=history.final_val_accuracy,
@@ -105,7 +112,12 @@ def fit(
         seconds_per_epoch=history.seconds_per_epoch,
         epochs=epochs,
         history=history,
+        state=cpu_state(model.state_dict()),
     )
+
+
+def cpu_state(state: dict) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
 
 # --------------------------------------------------------------------------- one-epoch runs (chapters 07–09)
@@ -159,35 +171,56 @@ def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bo
         model = built.to(dataset.x_train.device)
         return fit(model, _sgd(spec.lr, spec.nesterov)(model.parameters()), dataset, 1, seed, print_every=print_every)
     params = [p.detach().to(dataset.x_train.device).requires_grad_() for p in built]
+    distributed.average_gradients(params)  # under torchrun: each process has a shard of every batch
     history = training.train_barebones(
         spec.barebones,
         params,
-        dataset.batches("train", 64, shuffle=True, seed=seed),
+        distributed.shard(dataset.batches("train", 64, shuffle=True, seed=seed)),
         dataset.batches("val", 500),
         learning_rate=spec.lr,
         print_every=print_every,
         verbose=verbose,
     )
     test = training.check_accuracy(dataset.batches("test", 500), spec.barebones, params, split="test", verbose=False)
-    return Run(seed, history.final_val_accuracy, history.best_val_accuracy, test, None, history.seconds_per_epoch, 1)
+    state = cpu_state({f"param{i}": p for i, p in enumerate(params)})
+    return Run(
+        seed,
+        history.final_val_accuracy,
+        history.best_val_accuracy,
+        test,
+        None,
+        history.seconds_per_epoch,
+        1,
+        state=state,
+    )
 
 
 # --------------------------------------------------------------------------- chapter 10: the report's searches
 
 
+def fc_adam_setup(device, hidden: int, lr: float, weight_decay: float, seed: int):
+    """The report's two-layer network (``nn.Sequential``) and its Adam optimizer, seeded."""
+    config.seed_everything(seed)
+    model = models.sequential_two_layer_fc(hidden).to(device)
+    return model, torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def convnet_adam_setup(device, channels, lr: float, weight_decay: float, seed: int):
+    """The report's wide three-layer ConvNet and its Adam optimizer, seeded."""
+    config.seed_everything(seed)
+    model = models.sequential_convnet(*channels).to(device)
+    return model, torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
 def fc_adam(dataset, hidden: int, lr: float, weight_decay: float, epochs: int, seed: int, **options) -> Run:
     """The report's two-layer network (``nn.Sequential``) trained with Adam."""
-    config.seed_everything(seed)
-    model = models.sequential_two_layer_fc(hidden).to(dataset.x_train.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    model, optimizer = fc_adam_setup(dataset.x_train.device, hidden, lr, weight_decay, seed)
     return fit(model, optimizer, dataset, epochs, seed, **options)
 
 
 def convnet_adam(dataset, channels, lr: float, weight_decay: float, epochs: int, seed: int, **options) -> Run:
     """The report's wide three-layer ConvNet trained with Adam."""
-    config.seed_everything(seed)
-    model = models.sequential_convnet(*channels).to(dataset.x_train.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    model, optimizer = convnet_adam_setup(dataset.x_train.device, channels, lr, weight_decay, seed)
     return fit(model, optimizer, dataset, epochs, seed, **options)
 
 

@@ -1,6 +1,10 @@
 """Run the CIFAR-10 experiments of chapters 07–10 and write a results file.
 
     python -m dlfoundations.reproduce --profile full --out results/full-h100.json
+    torchrun --nproc-per-node 2 -m dlfoundations.reproduce --profile standard --only 08 --out results/x.json
+
+Under ``torchrun`` the processes train data-parallel (:mod:`dlfoundations.distributed`): each takes its
+shard of every batch, and only rank 0 prints and writes files.
 
 The profile sets every size (see :mod:`dlfoundations.config`); ``--seeds``
 overrides the number of seeds. The file is what the tuning chapter's final
@@ -21,38 +25,58 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON results")
     parser.add_argument("--seeds", type=int, help="seeds per experiment (default: the profile's final_seeds)")
     parser.add_argument("--only", default="07,08,09,10", help="comma-separated chapters to run (default: 07,08,09,10)")
+    parser.add_argument("--weights", type=Path, help="also save every run's final weights (state_dict) here")
     args = parser.parse_args(argv)
     os.environ["DLF_PROFILE"] = args.profile
 
-    from . import config, data, experiments, results
+    import torch
+
+    from . import config, data, distributed, experiments, results
 
     s = config.settings()
     device = config.device()
+    if distributed.launched_by_torchrun() and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    distributed.setup(device)
+    main_process = distributed.is_main()
     dataset = data.load_cifar10(device=device)
-    config.describe(dataset.source)
+    if main_process:
+        config.describe(dataset.source)
+        if distributed.world_size() > 1:
+            print(f"data-parallel over {distributed.world_size()} processes ({torch.distributed.get_backend()})")
     chapters = set(args.only.split(","))
     seeds = list(range(s.seed, s.seed + (args.seeds or s.final_seeds)))
     records = []
-    meta = results.metadata(device)
+    meta = {**results.metadata(device), "processes": distributed.world_size()}
 
-    def keep(record):
+    def keep(outcome):
+        record, runs = outcome
+        if not main_process:
+            return
         records.append(record)
         results.save(args.out, records, meta)  # after every experiment, so a cut-off run keeps what it did
+        if args.weights:
+            args.weights.mkdir(parents=True, exist_ok=True)
+            for run in runs:
+                torch.save(run.state, args.weights / f"{len(records):02d}-seed{run.seed}.pt")
         val, _ = record.summary("val")
         print(f"{record.experiment}: val {100 * val:.1f}% over {len(record.seeds)} seeds", flush=True)
 
     start = time.perf_counter()
     for name, spec in experiments.ONE_EPOCH.items():
         if spec.chapter in chapters:
-            keep(experiments.one_epoch_record(name, dataset, seeds)[0])
+            keep(experiments.one_epoch_record(name, dataset, seeds))
     if "10" in chapters:
         s = config.dataclasses.replace(s, final_seeds=len(seeds))
-        fc_rows = experiments.fc_search(dataset, s)
-        keep(experiments.fc_finalist(dataset, s, experiments.search.best(fc_rows, experiments.FC_GRID))[0])
-        conv_rows = experiments.conv_search(dataset, s)
-        keep(experiments.conv_finalist(dataset, s, experiments.search.best(conv_rows, experiments.CONV_GRID))[0])
-        keep(experiments.tuned_finalist(dataset, s)[0])
+        fc_rows = experiments.fc_search(dataset, s, verbose=main_process)
+        keep(experiments.fc_finalist(dataset, s, experiments.search.best(fc_rows, experiments.FC_GRID)))
+        conv_rows = experiments.conv_search(dataset, s, verbose=main_process)
+        keep(experiments.conv_finalist(dataset, s, experiments.search.best(conv_rows, experiments.CONV_GRID)))
+        keep(experiments.tuned_finalist(dataset, s))
     meta["seconds"] = round(time.perf_counter() - start, 1)
+    distributed.teardown()
+    if not main_process:
+        return args.out
     path = results.save(args.out, records, meta)
     print(f"wrote {path} ({len(records)} experiments, {meta['seconds']:.0f} s)")
     return path

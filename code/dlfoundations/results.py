@@ -1,9 +1,12 @@
-"""Machine-readable results: save :class:`~dlfoundations.experiments.Record` lists as JSON, read them back, tabulate.
+"""Machine-readable results: JSON files under ``results/``, each of one *kind*, read by the chapter that shows it.
 
-A results file (``results/<profile>-<device>.json``) holds ``meta`` (torch
-version, device name, date, command) and ``records``; the tuning chapter's
-final table reads every such file it finds, so numbers measured on a GPU can be
-shown in a book built on a laptop.
+Every file holds ``kind``, ``meta`` (schema, the code's git commit, torch version, device, date, command)
+and ``records``. The kind says whose records they are: ``"course"`` (lists of
+:class:`~dlfoundations.experiments.Record`, the CIFAR-10 runs of chapters 07–10, written by
+:mod:`dlfoundations.reproduce` and :func:`dlfoundations.tune.export`), ``"speedrun"`` (chapter 11),
+``"generalization"`` (the regularization chapter), and so on. :func:`write` and :func:`read` handle any
+kind; :func:`available` lists the files of one kind, so each reader sees only its own and a file of
+another kind beside them changes nothing. Files written before kinds existed are ``"course"``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import dataclasses
 import datetime
 import json
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,11 +25,25 @@ from . import search
 from .experiments import Record
 
 SCHEMA = 1
+COURSE = "course"
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 
 
 class ResultsFileError(ValueError):
     """A results file that cannot be read as this version of the course writes them."""
+
+
+def git_commit() -> str | None:
+    """The commit of the code that is running (``+dirty`` when it has uncommitted changes), if known."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "code"], cwd=root, capture_output=True, text=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def metadata(device: torch.device | str) -> dict:
@@ -41,29 +59,57 @@ def metadata(device: torch.device | str) -> dict:
         "threads": torch.get_num_threads(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
+        "commit": git_commit(),
     }
 
 
-def save(path: str | Path, records: list[Record], meta: dict) -> Path:
+def write(path: str | Path, kind: str, records: list[dict], meta: dict) -> Path:
+    """Write a results file of any kind: ``{"kind", "meta", "records"}``, records as plain dicts."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"meta": meta, "records": [dataclasses.asdict(r) for r in records]}
+    payload = {"kind": kind, "meta": {"schema": SCHEMA, **meta}, "records": records}
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return path
 
 
-def load(path: str | Path) -> tuple[dict, list[Record]]:
-    """``(meta, records)`` of a results file, with an error naming the file if it is malformed."""
+def kind_of(path: str | Path) -> str:
+    """The file's kind (``"course"`` for files from before kinds existed)."""
+    return _payload(path).get("kind", COURSE)
+
+
+def _payload(path: str | Path) -> dict:
     path = Path(path)
     try:
         payload = json.loads(path.read_text())
-        meta, raw = payload["meta"], payload["records"]
+        if not isinstance(payload, dict) or not isinstance(payload["meta"], dict):
+            raise TypeError("expected an object with 'meta' and 'records'")
+        payload["records"]  # noqa: B018 - must exist
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise ResultsFileError(
             f"{path}: not a results file ({error}); re-create it with dlfoundations.reproduce"
         ) from error
-    if meta.get("schema") != SCHEMA:
-        raise ResultsFileError(f"{path}: schema {meta.get('schema')!r}, this course reads schema {SCHEMA}")
+    if payload["meta"].get("schema") != SCHEMA:
+        raise ResultsFileError(f"{path}: schema {payload['meta'].get('schema')!r}, this course reads schema {SCHEMA}")
+    return payload
+
+
+def read(path: str | Path, kind: str) -> tuple[dict, list[dict]]:
+    """``(meta, records)`` of a results file of ``kind``; an error naming the file if it is of another kind."""
+    payload = _payload(path)
+    found = payload.get("kind", COURSE)
+    if found != kind:
+        raise ResultsFileError(f"{path}: a results file of kind {found!r}, not {kind!r}")
+    return payload["meta"], payload["records"]
+
+
+def save(path: str | Path, records: list[Record], meta: dict) -> Path:
+    """Write :class:`~dlfoundations.experiments.Record` lists as a ``"course"`` results file."""
+    return write(path, COURSE, [dataclasses.asdict(r) for r in records], meta)
+
+
+def load(path: str | Path) -> tuple[dict, list[Record]]:
+    """``(meta, records)`` of a ``"course"`` results file, with an error naming the file if it is malformed."""
+    meta, raw = read(path, COURSE)
     fields = {f.name for f in dataclasses.fields(Record)}
     records = []
     for i, entry in enumerate(raw):
@@ -74,10 +120,11 @@ def load(path: str | Path) -> tuple[dict, list[Record]]:
     return meta, records
 
 
-def available(directory: str | Path = RESULTS_DIR) -> list[Path]:
-    """The results files in ``directory`` (none if it does not exist), sorted by name."""
+def available(directory: str | Path = RESULTS_DIR, kind: str = COURSE) -> list[Path]:
+    """The results files of ``kind`` in ``directory`` (none if it does not exist), sorted by name."""
     directory = Path(directory)
-    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+    paths = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    return [path for path in paths if kind_of(path) == kind]
 
 
 def _percent(values: list[float]) -> str:

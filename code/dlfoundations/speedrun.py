@@ -287,42 +287,55 @@ def step_configs(base: Config = Config()) -> dict[str, Config]:
 # --------------------------------------------------------------------------- command line and results files
 
 
-def save_results(path, cfg: Config, runs: list[Result], device, compile_seconds: float | None = None, source=""):
-    """Write the runs of one configuration, with where they were measured, as JSON."""
-    import json
-    from pathlib import Path
+KIND = "speedrun"  # the kind of this chapter's results files (dlfoundations.results)
 
+
+def save_results(path, cfg: Config, runs: list[Result], device, compile_seconds: float | None = None, source=""):
+    """Write the runs of one configuration, with where they were measured, as a ``"speedrun"`` results file."""
     from . import results
 
     meta = results.metadata(device)
     meta["compile_seconds"] = compile_seconds  # the untimed warm-up run, compilation included
     meta["data"] = source
-    payload = {
-        "meta": meta,
-        "config": dataclasses.asdict(cfg),
-        "runs": [{k: v for k, v in dataclasses.asdict(r).items() if k != "losses"} for r in runs],
-    }
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(payload, indent=1) + "\n")
-    return Path(path)
+    meta["config"] = dataclasses.asdict(cfg)
+    records = [{k: v for k, v in dataclasses.asdict(r).items() if k != "losses"} for r in runs]
+    return results.write(path, KIND, records, meta)
 
 
 def load_results(path) -> dict:
-    """A results file written by :func:`save_results`, with mean/std summaries added."""
-    import json
-
+    """A results file written by :func:`save_results`: meta, config and runs, with mean/std summaries added."""
+    from . import results
     from .search import mean_std
 
-    payload = json.loads(open(path).read())
-    for key in ("meta", "config", "runs"):
-        if key not in payload:
-            raise ValueError(
-                f"{path}: not a speedrun results file (no {key!r}); write it with python -m dlfoundations.speedrun"
-            )
-    runs = payload["runs"]
+    meta, runs = results.read(path, KIND)
+    if "config" not in meta or not runs:
+        raise results.ResultsFileError(f"{path}: a speedrun results file needs a config and at least one run")
+    payload = {"meta": meta, "config": meta["config"], "runs": runs}
     for field in ("tta_accuracy", "seconds"):
         payload[f"{field}_mean"], payload[f"{field}_std"] = mean_std(r[field] for r in runs)
     return payload
+
+
+def results_table(directory=None) -> str | None:
+    """Markdown table of every ``"speedrun"`` results file in ``directory`` (default ``results/``); None if none."""
+    from . import plots, results
+
+    files = results.available(directory or results.RESULTS_DIR, KIND)
+    rows = []
+    for path in files:
+        r = load_results(path)
+        rows.append(
+            [
+                path.name,
+                r["meta"]["device_name"],
+                len(r["runs"]),
+                f"{100 * r['tta_accuracy_mean']:.2f} ± {100 * r['tta_accuracy_std']:.2f}%",
+                f"{r['seconds_mean']:.2f} ± {r['seconds_std']:.2f}",
+                r["meta"]["torch"],
+            ]
+        )
+    header = ["file", "device", "seeds", "test accuracy", "seconds", "torch"]
+    return plots.markdown_table(header, rows) if rows else None
 
 
 def main(argv=None) -> None:
@@ -365,27 +378,3 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def results_table(directory=None) -> str | None:
-    """Markdown table of every ``speedrun-*.json`` in ``directory`` (default ``results/``); None if there are none."""
-    from pathlib import Path
-
-    from . import plots, results
-
-    files = sorted(Path(directory or results.RESULTS_DIR).glob("speedrun-*.json"))
-    rows = []
-    for path in files:
-        r = load_results(path)
-        rows.append(
-            [
-                path.name,
-                r["meta"]["device_name"],
-                len(r["runs"]),
-                f"{100 * r['tta_accuracy_mean']:.2f} ± {100 * r['tta_accuracy_std']:.2f}%",
-                f"{r['seconds_mean']:.2f} ± {r['seconds_std']:.2f}",
-                r["meta"]["torch"],
-            ]
-        )
-    header = ["file", "device", "seeds", "test accuracy", "seconds", "torch"]
-    return plots.markdown_table(header, rows) if rows else None
