@@ -281,28 +281,6 @@ def test_batches_reject_bad_input():
         data.Batches(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.zeros(3), mean=(0,) * 3, std=(1,) * 3)
 
 
-def test_random_crop_flip_is_a_translated_window():
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(1, 256, (32, 3, 8, 8), dtype=torch.uint8, generator=generator)
-    out = data.random_crop_flip(images, padding=2, generator=generator)
-    assert out.shape == images.shape and out.dtype == images.dtype
-    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
-    flipped = 0
-    for i in range(len(images)):
-        windows = [
-            (flip, padded[i, :, dy : dy + 8, dx : dx + 8].flip(-1) if flip else padded[i, :, dy : dy + 8, dx : dx + 8])
-            for dy in range(5)
-            for dx in range(5)
-            for flip in (False, True)
-        ]
-        matches = [flip for flip, window in windows if torch.equal(out[i], window)]
-        assert matches, f"image {i} is not a (flipped) crop of its padded original"
-        flipped += matches[0]
-    assert 0 < flipped < len(images)  # both outcomes occur
-    unpadded = data.random_crop_flip(images, padding=0, generator=generator)
-    assert all(torch.equal(o, i) or torch.equal(o, i.flip(-1)) for o, i in zip(unpadded, images, strict=True))
-
-
 def test_augmented_batches_differ_between_epochs():
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
     batches = data.Batches(images, torch.arange(8), 8, mean=(0.5,) * 3, std=(0.25,) * 3, augment=True, seed=1)
