@@ -89,3 +89,31 @@ def test_deep_mlp_shapes_init_and_residual():
         models.DeepMLP(activation="gelu")
     with pytest.raises(ValueError, match="depth"):
         models.DeepMLP(depth=0)
+
+
+def test_gradient_predictiveness_on_a_quadratic_and_restores_the_model():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out = diagnostics.gradient_predictiveness(model, x, y, steps=(0.1, 0.2))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    assert out["loss_range"] > 0 and out["gradient_change"] > 0
+    assert out["gradient_change"] / 0.2 <= out["beta"] <= out["gradient_change"] / 0.1
+    # a linear model's cross-entropy is smooth: the gradient changes by at most β·η·‖g‖ with moderate β
+    assert out["beta"] < 10
+
+
+def test_running_statistics_drift_is_zero_for_exact_statistics():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.BatchNorm1d(4, momentum=1.0))
+    x = torch.randn(200, 5) * 3 + 2
+    model.train()
+    with torch.no_grad():
+        model(x)  # momentum 1: the running mean is this batch's mean
+    assert diagnostics.running_statistics_drift(model, x) < 1e-5
+    assert model.training
+    with torch.no_grad():
+        model[1].running_mean += 1.0
+    assert diagnostics.running_statistics_drift(model, x) > 0.1

@@ -132,3 +132,13 @@ def test_cosine_endpoints():
     assert optim.cosine_decay(2.0, 10, 10, lr_min=0.5) == pytest.approx(0.5)
     assert optim.cosine_decay(2.0, 5, 10) == pytest.approx(1.0)
     assert math.isclose(optim.step_decay(1.0, 29, 0.5, 10), 0.25)
+
+
+def test_nesterov_lookahead_points_are_pytorchs_iterates():
+    surface = landscapes.ROSENBROCK
+    theta, u = optim.nesterov_lookahead(surface.grad, [-1.5, 2.0], 1e-3, 0.9, 200)
+    pytorch_form = optim.Nesterov([-1.5, 2.0], lr=1e-3, momentum=0.9).run(surface.grad, 200)
+    torch.testing.assert_close(theta + 0.9 * u, pytorch_form)
+    reference = optim.torch_path(optim.Nesterov([-1.5, 2.0], 1e-3, 0.9), surface.f, [-1.5, 2.0], 200)
+    torch.testing.assert_close(pytorch_form, reference)
+    assert (theta - pytorch_form).abs().max() > 1e-4

@@ -14,6 +14,7 @@ The initialization and Batch Normalization chapters reuse these.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 ACTIVATION_TYPES = (torch.nn.Sigmoid, torch.nn.Tanh, torch.nn.ReLU)
 
@@ -128,3 +129,71 @@ class UpdateTracker:
 def spectral_norm_product(layers) -> float:
     """``∏ ‖W‖₂`` over the layers: an upper bound on how much the network can amplify a signal."""
     return float(torch.stack([torch.linalg.matrix_norm(layer.weight.detach(), ord=2) for layer in layers]).prod())
+
+
+def gradient_predictiveness(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps=(0.05, 0.1, 0.2, 0.4)
+) -> dict:
+    """How well the gradient at the current weights predicts the loss and gradient along it.
+
+    The measurements of Santurkar et al. (2018), Fig. 4, for one batch: take the gradient
+    ``g`` at ``w``, move to ``w − η g`` for each ``η`` in ``steps`` and record the loss there
+    and the gradient change ``‖∇L(w − η g) − g‖``. Returns ``loss_range`` (max − min loss
+    along the way, ``L(w)`` included), ``gradient_change`` (the largest change divided by
+    ``‖g‖``) and ``beta`` (the largest ``‖∇L(w − η g) − g‖ / ‖η g‖``, an effective
+    smoothness constant). The model is restored afterwards, buffers (BN's running
+    statistics) included; it is evaluated in its current train/eval mode.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    saved_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    loss = F.cross_entropy(model(x), y)
+    grads = [g.detach() for g in torch.autograd.grad(loss, params)]
+    norm = torch.sqrt(sum((g**2).sum() for g in grads)).item()
+    losses, changes, betas = [loss.item()], [], []
+    try:
+        for eta in steps:
+            with torch.no_grad():
+                for p, g in zip(params, grads, strict=True):
+                    p.sub_(eta * g)
+            moved = F.cross_entropy(model(x), y)
+            new = torch.autograd.grad(moved, params)
+            change = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(new, grads, strict=True))).item()
+            losses.append(moved.item())
+            changes.append(change / norm)
+            betas.append(change / (eta * norm))
+            model.load_state_dict(saved_state)
+    finally:
+        model.load_state_dict(saved_state)
+    return {"loss_range": max(losses) - min(losses), "gradient_change": max(changes), "beta": max(betas)}
+
+
+def running_statistics_drift(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """How far the running statistics of every BN layer are from the population's.
+
+    For each module with ``running_mean``/``running_var`` buffers, the inputs it receives
+    when ``model`` (in evaluation mode) processes ``x`` give per-channel population means
+    and variances. Returns the mean over layers and channels of
+    ``|running_mean − mean| / std``, the error of the statistics that evaluation mode
+    normalizes with, in units of the feature's standard deviation.
+    """
+    norms = [m for m in model.modules() if getattr(m, "running_mean", None) is not None]
+    inputs: dict[int, torch.Tensor] = {}
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, k=k: inputs.__setitem__(k, i[0].detach())) for k, m in enumerate(norms)
+    ]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    errors = []
+    for k, m in enumerate(norms):
+        a = inputs[k]
+        dims = (0,) if a.ndim == 2 else (0, 2, 3)
+        mean, std = a.mean(dim=dims), a.std(dim=dims)
+        errors.append(((m.running_mean - mean).abs() / std).mean())
+    return torch.stack(errors).mean().item()

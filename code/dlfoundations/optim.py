@@ -206,3 +206,22 @@ def family(x0, sgd: float, momentum: float, adagrad: float, rmsprop: float, adam
         "RMSProp": RMSProp(x0, rmsprop),
         "Adam": Adam(x0, adam),
     }
+
+
+def nesterov_lookahead(gradient: Callable[[torch.Tensor], torch.Tensor], x0, lr: float, momentum: float, steps: int):
+    """Nesterov's method in its look-ahead form (Sutskever et al. 2013).
+
+    ``v ← m v − γ ∇f(x + m v)``, ``x ← x + v`` from ``v = 0``. Returns the paths of
+    ``x`` and ``v``, each ``(steps + 1, *shape)``. The points ``x + m v`` where the
+    gradients are taken are exactly the iterates of :class:`Nesterov` (PyTorch's
+    ``SGD(nesterov=True)``), whose velocity is ``−v``.
+    """
+    x = torch.as_tensor(x0, dtype=torch.float64).clone()
+    v = torch.zeros_like(x)
+    xs, vs = [x.clone()], [v.clone()]
+    for _ in range(steps):
+        v = momentum * v - lr * torch.as_tensor(gradient(x + momentum * v), dtype=x.dtype)
+        x = x + v
+        xs.append(x.clone())
+        vs.append(v.clone())
+    return torch.stack(xs), torch.stack(vs)
