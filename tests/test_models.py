@@ -103,16 +103,38 @@ def test_module_nets_print_their_architecture_and_shapes():
     assert models.count_parameters(fc) == 768 * 42 + 42 + 42 * 10 + 10
 
 
-@pytest.mark.parametrize("make", [lambda: models.TwoLayerFC(3072, 4000, 10), models.sequential_two_layer_fc])
+@pytest.mark.parametrize(
+    "make", [lambda: models.TwoLayerFC(3072, 4000, 10), lambda: models.sequential_two_layer_fc(4000, init="he")]
+)
 def test_fc_init_is_he_normal_with_zero_biases(make):
     torch.manual_seed(0)
-    net = make(4000) if make is models.sequential_two_layer_fc else make()
+    net = make()
     linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
     assert [tuple(m.weight.shape) for m in linears] == [(4000, 3072), (10, 4000)]
     for m in linears:
         assert abs(m.weight.std().item() / math.sqrt(2 / m.in_features) - 1) < 0.02
         assert m.weight.mean().abs() < 0.01 * m.weight.std()
         assert torch.count_nonzero(m.bias) == 0
+
+
+def test_sequential_default_init_is_pytorchs():
+    """The assignment's Sequential part keeps PyTorch's U(±1/sqrt(fan_in)) for weights and biases."""
+    torch.manual_seed(0)
+    net = models.sequential_convnet(32, 16)
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.Conv2d(32, 16, 3, padding=1)
+    )
+    torch.testing.assert_close(net.conv1.weight, reference[0].weight)
+    torch.testing.assert_close(net.conv2.bias, reference[2].bias)
+    fc = net.fc
+    bound = 1 / math.sqrt(fc.in_features)
+    assert fc.weight.abs().max() <= bound and fc.weight.abs().max() > 0.99 * bound
+    assert torch.count_nonzero(fc.bias) == 10
+    he = models.sequential_convnet(32, 16, init="he")
+    assert abs(he.fc.weight.std().item() / math.sqrt(2 / fc.in_features) - 1) < 0.02
+    with pytest.raises(ValueError, match="init must be one of"):
+        models.sequential_two_layer_fc(10, init="xavier")
 
 
 def test_sequential_versions_equal_the_module_versions():
@@ -142,3 +164,17 @@ def test_conv_bn_net_shapes_init_and_train_eval_difference():
     net.eval()  # running statistics: fresh BN layers are the identity, so outputs differ from train mode
     x = torch.randn(4, 3, 32, 32)
     assert not torch.allclose(net(x), net.train()(x))
+
+
+def test_small_cnn_shapes_and_norm_placement():
+    from dlfoundations import batchnorm
+
+    x = torch.randn(4, 3, 32, 32)
+    assert models.small_cnn((4, 8))(x).shape == (4, 10)
+    before = models.small_cnn((4, 8), norm_layer=torch.nn.BatchNorm2d)
+    names = [n for n, _ in before.named_children()]
+    assert names.index("norm1") < names.index("relu1") and before.conv1.bias is None
+    after = models.small_cnn((4, 8), norm_layer=batchnorm.BatchNorm, norm_after_relu=True)
+    names = [n for n, _ in after.named_children()]
+    assert names.index("norm1") > names.index("relu1")
+    assert after(x).shape == (4, 10)

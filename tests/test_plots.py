@@ -92,3 +92,13 @@ def test_animation_html_needs_no_cdn():
     )
     html = plots.animation_html(animation)
     assert "font-awesome" not in html and 'class="fa ' not in html and "▶" in html
+
+
+def test_computational_graph_draws_every_node():
+    ax = plots.computational_graph(3)
+    texts = [t.get_text() for t in ax.texts]
+    for name in ["$\\mathbf{x}$", "$\\mathbf{z}^{3}$", "$\\mathbf{a}^{2}$", "$L$", "$W^{2\\top}$"]:
+        assert name in texts
+    assert len(ax.patches) + len([c for c in ax.get_children() if type(c).__name__ == "Annotation"]) >= 2 * 6
+    with pytest.raises(ValueError):
+        plots.computational_graph(0)

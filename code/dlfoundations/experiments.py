@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import config, distributed, models, search, training
+from . import config, data, distributed, models, search, training
 
 
 @dataclasses.dataclass
@@ -53,6 +53,8 @@ class Record:
     profile: str
     device: str
     settings: dict = dataclasses.field(default_factory=dict)
+    # running accuracy on the training batches just before the final check, per seed (absent in older files)
+    train: list[float] = dataclasses.field(default_factory=list)
 
     def summary(self, field: str) -> tuple[float, float]:
         """Mean and standard deviation over seeds of one of the per-seed lists."""
@@ -127,57 +129,129 @@ def _sgd(lr: float, nesterov: bool = False):
     return lambda params: torch.optim.SGD(params, lr=lr, momentum=0.9 if nesterov else 0.0, nesterov=nesterov)
 
 
-@dataclasses.dataclass(frozen=True)
-class OneEpoch:
-    """A one-epoch experiment of the API chapters."""
-
-    chapter: str
-    build: Callable[[], object]
-    lr: float
-    report: float
-    target: float | None
-    nesterov: bool = False
-    barebones: Callable | None = None  # the model function of a barebones run
-
-
-ONE_EPOCH: dict[str, OneEpoch] = {
-    "barebones two-layer FC (hidden 4000, SGD 1e-2)": OneEpoch(
-        "07", lambda: models.init_two_layer_fc(4000), 1e-2, 42.9, 40, barebones=models.two_layer_fc
-    ),
-    "barebones ConvNet (32, 16; SGD 3e-3)": OneEpoch(
-        "07", lambda: models.init_three_layer_convnet(32, 16), 3e-3, 47.0, 42, barebones=models.three_layer_convnet
-    ),
-    "Module two-layer FC (hidden 4000, SGD 1e-2)": OneEpoch(
-        "08", lambda: models.TwoLayerFC(3 * 32 * 32, 4000, 10), 1e-2, 47.5, 40
-    ),
-    "Module ConvNet (32, 16; SGD 3e-3)": OneEpoch(
-        "08", lambda: models.ThreeLayerConvNet(3, 32, 16, 10), 3e-3, 50.6, 45
-    ),
-    "Sequential two-layer FC (hidden 4000, Nesterov 1e-2)": OneEpoch(
-        "09", lambda: models.sequential_two_layer_fc(4000), 1e-2, 47.4, None, nesterov=True
-    ),
-    "Sequential ConvNet (32, 16; Nesterov 1e-2)": OneEpoch(
-        "09", lambda: models.sequential_convnet(32, 16), 1e-2, 54.6, 55, nesterov=True
-    ),
+HIDDEN = 4000  # the two-layer networks' hidden width in chapters 07-09
+CHANNELS = (32, 16)  # the three-layer ConvNets' filters in chapters 07-09
+NORMALIZATIONS = {
+    "assignment": (data.ASSIGNMENT_MEAN, data.ASSIGNMENT_STD),  # the assignment's transforms.Normalize
+    "data": None,  # the training pool's measured mean and standard deviation
 }
 
 
-def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bool = False) -> Run:
-    """Train the named experiment of :data:`ONE_EPOCH` for one epoch (batch 64) from ``seed``."""
-    spec = ONE_EPOCH[name]
+@dataclasses.dataclass(frozen=True)
+class OneEpoch:
+    """A one-epoch experiment of the API chapters: everything the chapter and ``reproduce`` need to run it.
+
+    ``api`` is ``"barebones"`` (weights in a list, :func:`training.train_barebones`), ``"module"`` or
+    ``"sequential"``; ``init`` is ``"he"`` (He-normal weights, zero biases) or ``"default"`` (PyTorch's);
+    ``normalization`` names an entry of :data:`NORMALIZATIONS`. The defaults are the assignment's.
+    """
+
+    chapter: str
+    api: str
+    model: str  # "fc" or "conv"
+    lr: float
+    report: float  # the HW9 report's best validation accuracy, in percent
+    target: float | None  # the assignment's target, in percent
+    nesterov: bool = False
+    init: str = "he"
+    normalization: str = "assignment"
+    epochs: int = 1
+    batch_size: int = 64
+    hidden: int = HIDDEN
+    channels: tuple[int, int] = CHANNELS
+
+    def build(self):
+        """The model (a list of weight tensors for ``api="barebones"``), on the CPU."""
+        fc = self.model == "fc"
+        if self.api == "barebones":
+            if self.init != "he":
+                raise ValueError("the barebones networks are initialized with He's rule only")
+            return models.init_two_layer_fc(self.hidden) if fc else models.init_three_layer_convnet(*self.channels)
+        if self.api == "module":
+            if self.init != "he":
+                raise ValueError("the Module networks are initialized with He's rule only")
+            return (
+                models.TwoLayerFC(3 * 32 * 32, self.hidden, 10)
+                if fc
+                else models.ThreeLayerConvNet(3, *self.channels, 10)
+            )
+        if fc:
+            return models.sequential_two_layer_fc(self.hidden, init=self.init)
+        return models.sequential_convnet(*self.channels, init=self.init)
+
+    @property
+    def barebones(self) -> Callable | None:
+        if self.api != "barebones":
+            return None
+        return models.two_layer_fc if self.model == "fc" else models.three_layer_convnet
+
+    def optimizer(self, params) -> torch.optim.Optimizer:
+        return _sgd(self.lr, self.nesterov)(params)
+
+    def settings(self) -> dict:
+        """What a results file records about the run (everything but the report and the target)."""
+        fields = dataclasses.asdict(self)
+        return {
+            k: fields[k] for k in ("api", "model", "lr", "nesterov", "init", "normalization", "epochs", "batch_size")
+        }
+
+
+ONE_EPOCH: dict[str, OneEpoch] = {
+    "barebones two-layer FC (hidden 4000, SGD 1e-2)": OneEpoch("07", "barebones", "fc", 1e-2, 42.9, 40),
+    "barebones ConvNet (32, 16; SGD 3e-3)": OneEpoch("07", "barebones", "conv", 3e-3, 47.0, 42),
+    "Module two-layer FC (hidden 4000, SGD 1e-2)": OneEpoch("08", "module", "fc", 1e-2, 47.5, 40),
+    "Module ConvNet (32, 16; SGD 3e-3)": OneEpoch("08", "module", "conv", 3e-3, 50.6, 45),
+    "Sequential two-layer FC (hidden 4000, Nesterov 1e-2)": OneEpoch(
+        "09", "sequential", "fc", 1e-2, 47.4, None, nesterov=True, init="default"
+    ),
+    "Sequential ConvNet (32, 16; Nesterov 1e-2)": OneEpoch(
+        "09", "sequential", "conv", 1e-2, 54.6, 55, nesterov=True, init="default"
+    ),
+}
+
+# What a chapter's own one-epoch run must reach in the quick profile (2,560 training images, 40 steps): far above
+# chance (10%), which a loop that does not learn (no update, wrong sign, gradients never zeroed) stays near.
+QUICK_FLOOR = {"fc": 0.20, "conv": 0.20}
+
+
+def experiments_of(chapter: str) -> dict[str, OneEpoch]:
+    """The one-epoch experiments a chapter reports, by name."""
+    return {name: spec for name, spec in ONE_EPOCH.items() if spec.chapter == chapter}
+
+
+def normalized(dataset, normalization: str):
+    """The data set with the named normalization (:data:`NORMALIZATIONS`)."""
+    stats = NORMALIZATIONS[normalization]
+    return dataset if stats is None else dataclasses.replace(dataset, mean=stats[0], std=stats[1])
+
+
+def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bool = False, **changes) -> Run:
+    """Train the named experiment of :data:`ONE_EPOCH` from ``seed``; ``changes`` replace fields of its spec."""
+    spec = dataclasses.replace(ONE_EPOCH[name], **changes)
+    dataset = normalized(dataset, spec.normalization)
     config.seed_everything(seed)
     built = spec.build()
     if spec.barebones is None:
         model = built.to(dataset.x_train.device)
-        return fit(model, _sgd(spec.lr, spec.nesterov)(model.parameters()), dataset, 1, seed, print_every=print_every)
+        return fit(
+            model,
+            spec.optimizer(model.parameters()),
+            dataset,
+            spec.epochs,
+            seed,
+            batch_size=spec.batch_size,
+            print_every=print_every,
+            verbose=verbose,
+        )
     params = [p.detach().to(dataset.x_train.device).requires_grad_() for p in built]
     distributed.average_gradients(params)  # under torchrun: each process has a shard of every batch
     history = training.train_barebones(
         spec.barebones,
         params,
-        distributed.shard(dataset.batches("train", 64, shuffle=True, seed=seed)),
+        distributed.shard(dataset.batches("train", spec.batch_size, shuffle=True, seed=seed)),
         dataset.batches("val", 500),
         learning_rate=spec.lr,
+        epochs=spec.epochs,
         print_every=print_every,
         verbose=verbose,
     )
@@ -190,7 +264,8 @@ def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bo
         test,
         None,
         history.seconds_per_epoch,
-        1,
+        spec.epochs,
+        history=history,
         state=state,
     )
 
@@ -222,6 +297,58 @@ def convnet_adam(dataset, channels, lr: float, weight_decay: float, epochs: int,
     """The report's wide three-layer ConvNet trained with Adam."""
     model, optimizer = convnet_adam_setup(dataset.x_train.device, channels, lr, weight_decay, seed)
     return fit(model, optimizer, dataset, epochs, seed, **options)
+
+
+def lr_range_test(
+    model: torch.nn.Module,
+    make_optimizer: Callable,
+    dataset,
+    low: float = 1e-6,
+    high: float = 1.0,
+    steps: int = 100,
+    batch_size: int = 64,
+    seed: int = 0,
+    stop_factor: float = 4.0,
+) -> dict:
+    """Smith's learning-rate range test: raise the rate geometrically from ``low`` to ``high``, one batch each.
+
+    Records the loss at every rate and stops once it exceeds ``stop_factor`` times the smallest loss so far.
+    Returns ``{"lrs", "losses", "smoothed", "steepest"}``: ``steepest`` is the rate where the smoothed loss fell
+    fastest (per factor of the rate), a usual starting point; a tenth of the rate where it blew up is another.
+    """
+    optimizer = make_optimizer(model.parameters())
+    factor = (high / low) ** (1 / max(steps - 1, 1))
+    lrs, losses, smoothed = [], [], []
+    average = 0.0
+    model.train()
+    batches = iter(())
+    epoch_seed = seed
+    for step in range(steps):
+        lr = low * factor**step
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(dataset.batches("train", batch_size, shuffle=True, seed=epoch_seed))
+            epoch_seed += 1
+            x, y = next(batches)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        value = loss.item()
+        if not math.isfinite(value):
+            break
+        average = 0.9 * average + 0.1 * value
+        lrs.append(lr)
+        losses.append(value)
+        smoothed.append(average / (1 - 0.9 ** (step + 1)))
+        if smoothed[-1] > stop_factor * min(smoothed):
+            break
+    slopes = [(smoothed[i + 5] - smoothed[i]) for i in range(len(smoothed) - 5)]
+    steepest = lrs[min(range(len(slopes)), key=slopes.__getitem__) + 5] if slopes else lrs[-1]
+    return {"lrs": lrs, "losses": losses, "smoothed": smoothed, "steepest": steepest}
 
 
 # --------------------------------------------------------------------------- chapter 10: what the course teaches
@@ -306,6 +433,7 @@ def repeat(
         profile=config.settings().profile,
         device=str(dataset.x_train.device),
         settings=settings or {},
+        train=[r.history.final_train_accuracy for r in runs if r.history is not None and r.history.train_accuracies],
     )
     return record, runs
 
@@ -332,7 +460,7 @@ def fc_search(dataset, s: config.Settings, verbose: bool = True) -> list[dict]:
         run = fc_adam(small, c["hidden"], c["lr"], c["weight_decay"], s.search_epochs, s.seed, evaluate_test=False)
         return {"val": run.val, "best_val": run.best_val, "s/epoch": run.seconds_per_epoch}
 
-    return search.run(search.sample(fc_grid(s), s.search_trials, s.seed), objective, verbose=verbose)
+    return search.run(search.sample(fc_grid(s), search_trials(s, "fc"), s.seed), objective, verbose=verbose)
 
 
 def fc_grid(s: config.Settings) -> list[dict]:
@@ -350,12 +478,41 @@ def conv_search(dataset, s: config.Settings, verbose: bool = True) -> list[dict]
         )
         return {"val": run.val, "best_val": run.best_val, "s/epoch": run.seconds_per_epoch}
 
-    trials = max(2, s.search_trials // 3)
+    trials = search_trials(s, "conv")
     return search.run(search.sample(search.grid(**CONV_GRID), trials, s.seed), objective, verbose=verbose)
 
 
+def search_trials(s: config.Settings, kind: str) -> int:
+    """Trials of a search: the profile's count for the two-layer grid, a third of it (at least 2) for the ConvNet."""
+    if kind == "fc":
+        return min(s.search_trials, len(fc_grid(s)))
+    return min(max(2, s.search_trials // 3), len(search.grid(**CONV_GRID)))
+
+
+FINALIST_SEED_BASE = 100  # finalists train from s.seed + 100, 101, ...: the random search uses s.seed, Optuna 1000+
+TOP_CONFIGS = 3  # configurations of a search re-run over the finalist seeds before one is picked
+
+
 def finalist_seeds(s: config.Settings) -> list[int]:
-    return [s.seed + i for i in range(s.final_seeds)]
+    """Seeds no search trial used, so a finalist's accuracy is not the lucky draw that made it win."""
+    return [s.seed + FINALIST_SEED_BASE + i for i in range(s.final_seeds)]
+
+
+def finalists(dataset, s: config.Settings, rows: list[dict], kind: str, top: int = TOP_CONFIGS):
+    """Re-run the ``top`` best configurations of a search from :func:`finalist_seeds`; pick the best mean.
+
+    ``kind`` is ``"fc"`` or ``"conv"``. The pick uses the mean final validation accuracy over the seeds, never
+    test. Returns ``(record, runs)`` of the pick and the list of every candidate's ``(record, runs)``.
+    """
+    names, finalist = {"fc": (FC_GRID, fc_finalist), "conv": (CONV_GRID, conv_finalist)}[kind]
+    configs: list[dict] = []
+    for row in rows:
+        candidate = {name: row[name] for name in names}
+        if candidate not in configs:
+            configs.append(candidate)
+    candidates = [finalist(dataset, s, c) for c in configs[:top]]
+    pick = max(candidates, key=lambda outcome: outcome[0].summary("val")[0])
+    return pick, candidates
 
 
 def fc_finalist(dataset, s: config.Settings, best: dict) -> tuple[Record, list[Run]]:
@@ -412,10 +569,114 @@ def tuned_finalist(dataset, s: config.Settings) -> tuple[Record, list[Run]]:
     )
 
 
-def one_epoch_record(name: str, dataset, seeds) -> tuple[Record, list[Run]]:
-    spec = ONE_EPOCH[name]
+# --------------------------------------------------------------------------- the data itself: JPEG re-encoding
+
+JPEG_EXPERIMENT = "Sequential ConvNet (32, 16; Nesterov 1e-2)"  # the one-epoch run whose accuracy we follow
+JPEG_QUALITIES = (50, 25, 10)  # 75 and above barely change the copy here (re-encoding it at 75 moves 0.2 levels)
+JPEG_IMAGES = {"quick": 2_560, "standard": 10_000, "full": 49_000}  # training images per run
+
+
+def jpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
+    """uint8 images ``(N, 3, H, W)`` encoded as JPEG at ``quality`` (Pillow, 4:2:0) and decoded again."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    out = np.empty_like(images.cpu().numpy())
+    for i, image in enumerate(images.cpu().permute(0, 2, 3, 1).numpy()):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+        out[i] = np.asarray(Image.open(buffer).convert("RGB")).transpose(2, 0, 1)
+    return torch.from_numpy(out).to(images.device)
+
+
+def jpeg_dataset(dataset, quality: int | None):
+    """Every split re-encoded at ``quality`` (``None``: unchanged); the normalization statistics are kept."""
+    if quality is None:
+        return dataset
+    return dataclasses.replace(
+        dataset, **{f"x_{split}": jpeg(getattr(dataset, f"x_{split}"), quality) for split in ("train", "val", "test")}
+    )
+
+
+def mean_absolute_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean absolute difference of two uint8 image tensors, in intensity levels (0–255)."""
+    return (a.float() - b.float()).abs().mean().item()
+
+
+def jpeg_records(dataset, seeds, num_train: int, qualities=JPEG_QUALITIES) -> list[tuple[Record, list[Run]]]:
+    """:data:`JPEG_EXPERIMENT` on ``num_train`` images as they are and re-encoded at each quality.
+
+    Each record's settings hold the quality and the mean absolute error of the re-encoded training images
+    against the images as loaded.
+    """
+    small = subset(dataset, num_train)
+    out = []
+    for quality in (None, *qualities):
+        images = jpeg_dataset(small, quality)
+        settings = {
+            **ONE_EPOCH[JPEG_EXPERIMENT].settings(),
+            "jpeg_quality": quality,
+            "mae_levels": mean_absolute_error(images.x_train, small.x_train),
+        }
+        label = "as loaded" if quality is None else f"re-encoded at JPEG quality {quality}"
+        out.append(
+            repeat(
+                f"{JPEG_EXPERIMENT}, {num_train:,} images {label}",
+                "09",
+                lambda seed, images=images: one_epoch(JPEG_EXPERIMENT, images, seed),
+                seeds,
+                images,
+                None,
+                None,
+                settings,
+            )
+        )
+    return out
+
+
+MIRROR_MAE = 5.8  # grey levels between the offline JPEG copy and the official pixels (shared/data/README.md)
+
+
+def jpeg_trend(records: list[Record]) -> dict:
+    """Least-squares line of mean best-validation accuracy (%) against added JPEG error (grey levels).
+
+    ``records`` come from :func:`jpeg_records`. Returns the slope (points per grey level), the intercept, and
+    ``gain``: the slope extrapolated back over :data:`MIRROR_MAE` (what the official pixels might add), a
+    linear extrapolation beyond the measured range, so a rough estimate.
+    """
+    xs = [r.settings["mae_levels"] for r in records]
+    ys = [100 * r.summary("best_val")[0] for r in records]
+    if len(xs) < 2:
+        raise ValueError("a trend needs at least two qualities")
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    return {"slope": slope, "intercept": my - slope * mx, "gain": -slope * MIRROR_MAE}
+
+
+def chapter_runs(chapter: str, dataset, seed: int, print_every: int = 100, verbose: bool = True) -> dict[str, Run]:
+    """Run every one-epoch experiment of ``chapter`` once, from ``seed``: what the chapter's notebook trains."""
+    runs = {}
+    for name in experiments_of(chapter):
+        if verbose:
+            print(f"--- {name}")
+        runs[name] = one_epoch(name, dataset, seed, print_every=print_every, verbose=verbose)
+    return runs
+
+
+def one_epoch_record(name: str, dataset, seeds, **changes) -> tuple[Record, list[Run]]:
+    """:func:`one_epoch` over ``seeds``, as a :class:`Record` whose settings say how it was run."""
+    spec = dataclasses.replace(ONE_EPOCH[name], **changes)
     return repeat(
-        name, spec.chapter, lambda seed: one_epoch(name, dataset, seed), seeds, dataset, spec.report, spec.target
+        name,
+        spec.chapter,
+        lambda seed: one_epoch(name, dataset, seed, **changes),
+        seeds,
+        dataset,
+        spec.report,
+        spec.target,
+        spec.settings(),
     )
 
 

@@ -197,19 +197,36 @@ class ThreeLayerConvNet(torch.nn.Module):
         return self.fc(flatten(h))
 
 
-def sequential_two_layer_fc(hidden_size: int, input_size: int = 3 * 32 * 32, num_classes: int = 10):
-    """:class:`TwoLayerFC` as an ``nn.Sequential`` of named layers (He-normal weights, zero biases)."""
+SEQUENTIAL_INITS = ("default", "he")
+
+
+def _initialize(module: torch.nn.Module, init: str) -> torch.nn.Module:
+    if init not in SEQUENTIAL_INITS:
+        raise ValueError(f"init must be one of {SEQUENTIAL_INITS}, not {init!r}")
+    return kaiming_init_(module) if init == "he" else module
+
+
+def sequential_two_layer_fc(
+    hidden_size: int, input_size: int = 3 * 32 * 32, num_classes: int = 10, init: str = "default"
+):
+    """:class:`TwoLayerFC` as an ``nn.Sequential`` of named layers.
+
+    ``init="default"`` keeps PyTorch's initialization, ``U(±1/sqrt(fan_in))`` for weights and biases, as the
+    assignment's Sequential part does; ``init="he"`` gives the Module versions' He-normal weights and zero biases.
+    """
     layers = OrderedDict(
         flatten=torch.nn.Flatten(),
         fc1=torch.nn.Linear(input_size, hidden_size),
         relu1=torch.nn.ReLU(),
         fc2=torch.nn.Linear(hidden_size, num_classes),
     )
-    return kaiming_init_(torch.nn.Sequential(layers))
+    return _initialize(torch.nn.Sequential(layers), init)
 
 
-def sequential_convnet(channel_1: int, channel_2: int, in_channel: int = 3, num_classes: int = 10, size: int = 32):
-    """:class:`ThreeLayerConvNet` as an ``nn.Sequential`` of named layers."""
+def sequential_convnet(
+    channel_1: int, channel_2: int, in_channel: int = 3, num_classes: int = 10, size: int = 32, init: str = "default"
+):
+    """:class:`ThreeLayerConvNet` as an ``nn.Sequential`` of named layers (``init`` as in the two-layer one)."""
     layers = OrderedDict(
         conv1=torch.nn.Conv2d(in_channel, channel_1, 5, padding=2),
         relu1=torch.nn.ReLU(),
@@ -218,7 +235,7 @@ def sequential_convnet(channel_1: int, channel_2: int, in_channel: int = 3, num_
         flatten=torch.nn.Flatten(),
         fc=torch.nn.Linear(channel_2 * size * size, num_classes),
     )
-    return kaiming_init_(torch.nn.Sequential(layers))
+    return _initialize(torch.nn.Sequential(layers), init)
 
 
 def conv_bn_net(widths=(64, 128, 256), convs_per_block: int = 2, in_channel: int = 3, num_classes: int = 10):
@@ -238,3 +255,68 @@ def conv_bn_net(widths=(64, 128, 256), convs_per_block: int = 2, in_channel: int
     layers["flatten"] = torch.nn.Flatten()
     layers["fc"] = torch.nn.Linear(channels, num_classes)
     return kaiming_init_(torch.nn.Sequential(layers))
+
+
+def small_cnn(channels=(16, 32), norm_layer=None, norm_after_relu: bool = False, num_classes: int = 10, size: int = 32):
+    """Two blocks of conv 3×3 → [norm] → ReLU → max-pool 2×2, then a linear layer (He-normal weights).
+
+    The small network of the optimizer and Batch Normalization comparisons. ``norm_layer``
+    (``torch.nn.BatchNorm2d``, :class:`dlfoundations.batchnorm.BatchNorm`, a GroupNorm factory, ...)
+    is called with the number of channels; ``norm_after_relu=True`` puts it after the ReLU instead.
+    """
+    layers = OrderedDict()
+    previous = 3
+    for i, width in enumerate(channels, start=1):
+        layers[f"conv{i}"] = torch.nn.Conv2d(previous, width, 3, padding=1, bias=norm_layer is None)
+        act = torch.nn.ReLU()
+        if norm_layer is not None and not norm_after_relu:
+            layers[f"norm{i}"] = norm_layer(width)
+        layers[f"relu{i}"] = act
+        if norm_layer is not None and norm_after_relu:
+            layers[f"norm{i}"] = norm_layer(width)
+        layers[f"pool{i}"] = torch.nn.MaxPool2d(2)
+        previous = width
+    layers["flatten"] = torch.nn.Flatten()
+    side = size // 2 ** len(channels)
+    layers["fc"] = torch.nn.Linear(previous * side * side, num_classes)
+    return kaiming_init_(torch.nn.Sequential(layers))
+
+
+# --------------------------------------------------------------------------- LeNet-5
+
+
+_POOL_MODULES = {"max": torch.nn.MaxPool2d, "avg": torch.nn.AvgPool2d}
+
+
+class LeNet5(torch.nn.Module):
+    """LeNet-5 (LeCun et al., 1998) adapted to ``in_channels``×32×32 images such as CIFAR-10's.
+
+    C1: 6 filters 5×5 (32 → 28), S2: 2×2 pooling (→ 14), C3: 16 filters 5×5 (→ 10), S4: 2×2 pooling
+    (→ 5), C5: 120 filters 5×5 (→ 1×1, so a fully connected layer), F6: 84 units, then ``num_classes``
+    scores. The original's partial C3 connections, trainable subsampling and RBF outputs are replaced
+    by full connections, plain pooling (``"max"`` or ``"avg"``) and a linear layer; ``activation``
+    is ``"relu"``, ``"tanh"`` or ``"sigmoid"``. PyTorch's default initialization.
+    """
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, activation: str = "relu", pooling: str = "max"):
+        super().__init__()
+        if activation not in _ACTIVATION_MODULES:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATION_MODULES)}, not {activation!r}")
+        if pooling not in _POOL_MODULES:
+            raise ValueError(f"pooling must be one of {sorted(_POOL_MODULES)}, not {pooling!r}")
+        self.c1 = torch.nn.Conv2d(in_channels, 6, 5)
+        self.s2 = _POOL_MODULES[pooling](2)
+        self.c3 = torch.nn.Conv2d(6, 16, 5)
+        self.s4 = _POOL_MODULES[pooling](2)
+        self.c5 = torch.nn.Conv2d(16, 120, 5)
+        self.f6 = torch.nn.Linear(120, 84)
+        self.output = torch.nn.Linear(84, num_classes)
+        self.act = _ACTIVATION_MODULES[activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1:] != (self.c1.in_channels, 32, 32):
+            raise ValueError(f"LeNet5 expects images (N, {self.c1.in_channels}, 32, 32), got {tuple(x.shape)}")
+        h = self.s2(self.act(self.c1(x)))  # (N, 6, 14, 14)
+        h = self.s4(self.act(self.c3(h)))  # (N, 16, 5, 5)
+        h = self.act(self.c5(h)).flatten(1)  # (N, 120)
+        return self.output(self.act(self.f6(h)))

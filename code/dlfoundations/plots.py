@@ -322,3 +322,179 @@ def image_row(images: torch.Tensor, title: str | None = None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def filters(weight: torch.Tensor, title: str | None = None, columns: int = 8):
+    """The filters of a convolution ``(F, C, kH, kW)`` as small images, each scaled to [0, 1] on its own.
+
+    Three input channels are shown as RGB, one as grey; other counts show the first channel.
+    """
+    weight = weight.detach().cpu().float()
+    low = weight.amin(dim=(1, 2, 3), keepdim=True)
+    high = weight.amax(dim=(1, 2, 3), keepdim=True)
+    scaled = (weight - low) / (high - low).clamp_min(1e-12)
+    rows = -(-len(weight) // columns)
+    fig, axes = plt.subplots(rows, min(columns, len(weight)), figsize=(1.1 * min(columns, len(weight)), 1.2 * rows))
+    axes = np.atleast_1d(axes).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for i, (ax, image) in enumerate(zip(axes, scaled, strict=False)):
+        if image.shape[0] == 3:
+            ax.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
+        else:
+            ax.imshow(image[0].numpy(), cmap="gray", interpolation="nearest")
+        ax.set_title(str(i), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def computational_graph(layers: int = 3, ax=None):
+    """The computational graph of an ``layers``-layer network, forward above and backward below.
+
+    Nodes ``x = a⁰ → z¹ → a¹ → … → zᴸ → L``; forward arrows are labelled with the
+    operation (``Wˡ·+bˡ``, ``h``), backward arrows with the Jacobian-vector product each
+    node applies to the incoming gradient (``Wˡᵀ``, ``diag h′(zˡ)``). Drawn with matplotlib
+    only. Returns the axes.
+    """
+    if layers < 1:
+        raise ValueError(f"layers must be at least 1, not {layers}")
+    nodes = ["$\\mathbf{x}$"]
+    forward, backward = [], []
+    for k in range(1, layers + 1):
+        nodes.append(f"$\\mathbf{{z}}^{{{k}}}$")
+        forward.append(f"$W^{{{k}}}\\cdot+\\mathbf{{b}}^{{{k}}}$")
+        backward.append("$W^{" + str(k) + "\\top}$" if k > 1 else "")
+        if k < layers:
+            nodes.append(f"$\\mathbf{{a}}^{{{k}}}$")
+            forward.append("$h$")
+            backward.append(f"diag $h'(\\mathbf{{z}}^{{{k}}})$")
+    nodes.append("$L$")
+    forward.append("loss")
+    backward.append("$\\boldsymbol{\\delta}^{" + str(layers) + "}$")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.5 * len(nodes), 2.6))
+    xs = np.arange(len(nodes)) * 1.5
+    for x, name in zip(xs, nodes, strict=True):
+        ax.text(
+            x,
+            0,
+            name,
+            ha="center",
+            va="center",
+            fontsize=13,
+            bbox=dict(boxstyle="round,pad=0.4", facecolor="#e8f0fe", edgecolor="#3b6fd8"),
+        )
+    for i, (f, b) in enumerate(zip(forward, backward, strict=True)):
+        a, c = xs[i] + 0.35, xs[i + 1] - 0.35
+        ax.annotate("", xy=(c, 0.12), xytext=(a, 0.12), arrowprops=dict(arrowstyle="->", color="#3b6fd8"))
+        ax.text((a + c) / 2, 0.32, f, ha="center", fontsize=9, color="#3b6fd8")
+        ax.annotate("", xy=(a, -0.12), xytext=(c, -0.12), arrowprops=dict(arrowstyle="->", color="#c0392b"))
+        if b:
+            ax.text((a + c) / 2, -0.45, b, ha="center", fontsize=9, color="#c0392b")
+    ax.text(xs[0] - 0.6, 0.32, "forward", ha="right", fontsize=9, color="#3b6fd8")
+    ax.text(xs[0] - 0.6, -0.45, "backward", ha="right", fontsize=9, color="#c0392b")
+    ax.set(xlim=(xs[0] - 1.6, xs[-1] + 0.6), ylim=(-0.8, 0.7))
+    ax.axis("off")
+    return ax
+
+
+def results_comparison(entries: list[tuple[str, list[float], float | None, float | None]], ax=None, title=None):
+    """Ours (mean ± std over seeds, one dot per seed) beside the report's figure and the target, per experiment.
+
+    ``entries`` are ``(label, accuracies as fractions, report %, target %)``; one row per experiment.
+    """
+    n = len(entries)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.55 * n + 1.2))
+    for i, (_, values, report, target) in enumerate(entries):
+        y = n - 1 - i
+        if values:
+            v = 100 * np.asarray(values, dtype=float)
+            ax.errorbar(
+                v.mean(),
+                y,
+                xerr=v.std(ddof=1) if len(v) > 1 else 0,
+                fmt="o",
+                color="#3b6fd8",
+                capsize=4,
+                label="ours: mean ± std" if i == 0 else None,
+            )
+            ax.scatter(
+                v,
+                np.full(len(v), y - 0.15),
+                s=10,
+                color="#3b6fd8",
+                alpha=0.5,
+                label="ours: each seed" if i == 0 else None,
+            )
+        if report is not None:
+            ax.scatter([report], [y], marker="D", color="#c0392b", zorder=3, label="report" if i == 0 else None)
+        if target is not None:
+            ax.scatter([target], [y], marker="|", s=300, color="black", zorder=3, label="target" if i == 0 else None)
+    ax.set_yticks(range(n), [e[0] for e in reversed(entries)])
+    ax.set_xlabel("accuracy (%)")
+    if title:
+        ax.set_title(title)
+    handles, labels = [], []
+    for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    ax.legend(handles, labels, loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def generalization_curves(runs: dict, title: str | None = None):
+    """Training-probe (dashed) and validation (solid) accuracy per epoch of several runs.
+
+    ``runs`` maps a label to an object with ``probe_train`` and ``val_curve`` lists (fractions) and,
+    optionally, ``stop_epoch`` and ``best_epoch`` (0-based), marked on the validation curve.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    for i, (name, run) in enumerate(runs.items()):
+        epochs = np.arange(1, len(run.val_curve) + 1)
+        color = f"C{i}"
+        ax.plot(epochs, 100 * np.asarray(run.probe_train), "--", color=color, label=f"{name}: training")
+        ax.plot(epochs, 100 * np.asarray(run.val_curve), "o-", color=color, label=f"{name}: validation")
+        best = getattr(run, "best_epoch", None)
+        if best is not None and best >= 0:
+            ax.plot(best + 1, 100 * run.val_curve[best], "*", color="k", markersize=13, zorder=5)
+        stop = getattr(run, "stop_epoch", None)
+        if stop is not None:
+            ax.axvline(stop + 1, color=color, linestyle=":", alpha=0.7)
+    ax.set(xlabel="epoch", ylabel="accuracy (%)", title=title or "training vs validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def ensemble_growth(sizes, ensemble, members, ax=None, title: str | None = None):
+    """Test accuracy of an ensemble of the first K members against K, beside each member alone."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(sizes, 100 * np.asarray(ensemble), "o-", label="ensemble of the first K")
+    ax.plot(range(1, len(members) + 1), 100 * np.asarray(members), "x", color="C1", label="member K alone")
+    ax.set(xlabel="K (members)", ylabel="test accuracy (%)", title=title or "ensembles")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def lr_range(result: dict, marks=(), ax=None, title: str | None = None):
+    """The loss of a learning-rate range test against the rate (log scale), with vertical marks at ``marks``."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(result["lrs"], result["losses"], color="#bbbbbb", lw=0.8, label="loss of each batch")
+    ax.plot(result["lrs"], result["smoothed"], color="#3b6fd8", label="smoothed")
+    ax.axvline(result["steepest"], color="#c0392b", ls="--", label="steepest descent")
+    for m in marks:
+        ax.axvline(m, color="black", alpha=0.3, lw=0.8)
+    ax.set(xscale="log", xlabel="learning rate", ylabel="loss", title=title)
+    ax.set_ylim(top=min(max(result["losses"]), 3 * result["smoothed"][0]))
+    ax.legend(fontsize=8)
+    return ax

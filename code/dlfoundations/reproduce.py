@@ -19,12 +19,24 @@ import time
 from pathlib import Path
 
 
+def plan(chapters) -> list[str]:
+    """The one-epoch experiments (:data:`dlfoundations.experiments.ONE_EPOCH`) that a run of ``chapters`` trains,
+    chapter by chapter in the order given (so that ``--only 09,08`` saves chapter 09's first)."""
+    from . import experiments
+
+    return [name for chapter in dict.fromkeys(chapters) for name in experiments.experiments_of(chapter)]
+
+
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=["quick", "standard", "full"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON results")
     parser.add_argument("--seeds", type=int, help="seeds per experiment (default: the profile's final_seeds)")
-    parser.add_argument("--only", default="07,08,09,10", help="comma-separated chapters to run (default: 07,08,09,10)")
+    parser.add_argument(
+        "--only",
+        default="07,08,09,10",
+        help="comma-separated chapters to run (default: 07,08,09,10); 'jpeg' adds the JPEG re-encoding runs",
+    )
     parser.add_argument("--weights", type=Path, help="also save every run's final weights (state_dict) here")
     args = parser.parse_args(argv)
     os.environ["DLF_PROFILE"] = args.profile
@@ -44,7 +56,7 @@ def main(argv: list[str] | None = None) -> Path:
         config.describe(dataset.source)
         if distributed.world_size() > 1:
             print(f"data-parallel over {distributed.world_size()} processes ({torch.distributed.get_backend()})")
-    chapters = set(args.only.split(","))
+    chapters = args.only.split(",")
     seeds = list(range(s.seed, s.seed + (args.seeds or s.final_seeds)))
     records = []
     meta = {**results.metadata(device), "processes": distributed.world_size()}
@@ -63,15 +75,17 @@ def main(argv: list[str] | None = None) -> Path:
         print(f"{record.experiment}: val {100 * val:.1f}% over {len(record.seeds)} seeds", flush=True)
 
     start = time.perf_counter()
-    for name, spec in experiments.ONE_EPOCH.items():
-        if spec.chapter in chapters:
-            keep(experiments.one_epoch_record(name, dataset, seeds))
+    for name in plan(chapters):
+        keep(experiments.one_epoch_record(name, dataset, seeds))
+    if "jpeg" in chapters:  # how the accuracy of chapter 09's ConvNet moves when the images are re-encoded
+        for outcome in experiments.jpeg_records(dataset, seeds, experiments.JPEG_IMAGES[args.profile]):
+            keep(outcome)
     if "10" in chapters:
         s = config.dataclasses.replace(s, final_seeds=len(seeds))
         fc_rows = experiments.fc_search(dataset, s, verbose=main_process)
-        keep(experiments.fc_finalist(dataset, s, experiments.search.best(fc_rows, experiments.FC_GRID)))
+        keep(experiments.finalists(dataset, s, fc_rows, "fc")[0])  # the best of the top three, over the seeds
         conv_rows = experiments.conv_search(dataset, s, verbose=main_process)
-        keep(experiments.conv_finalist(dataset, s, experiments.search.best(conv_rows, experiments.CONV_GRID)))
+        keep(experiments.finalists(dataset, s, conv_rows, "conv")[0])
         keep(experiments.tuned_finalist(dataset, s))
     meta["seconds"] = round(time.perf_counter() - start, 1)
     distributed.teardown()

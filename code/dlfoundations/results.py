@@ -113,7 +113,7 @@ def load(path: str | Path) -> tuple[dict, list[Record]]:
     fields = {f.name for f in dataclasses.fields(Record)}
     records = []
     for i, entry in enumerate(raw):
-        missing = fields - set(entry) - {"settings"}
+        missing = fields - set(entry) - {"settings", "train"}  # both optional
         if missing:
             raise ResultsFileError(f"{path}: record {i} lacks {sorted(missing)}")
         records.append(Record(**{k: v for k, v in entry.items() if k in fields}))
@@ -176,3 +176,129 @@ def describe_file(path: str | Path) -> str:
     meta, records = load(path)
     heading = f"**{Path(path).name}**: {meta['device_name']}, torch {meta['torch']}, {meta['date'][:10]}"
     return heading + "\n\n" + table(records, meta)
+
+
+# --------------------------------------------------------------------------- what the chapters show
+
+
+def committed(names=None, directory: str | Path = RESULTS_DIR) -> dict[str, tuple[Record, Path]]:
+    """For each experiment name, its record in the newest ``"course"`` file that holds it (by the file's date).
+
+    Names that no file holds are left out, so a chapter can say that it has no committed numbers yet;
+    ``names=None`` takes every experiment of every file. A one-epoch experiment's record counts only if it was
+    run as :data:`~dlfoundations.experiments.ONE_EPOCH` defines it now (same settings): older runs of the same
+    name stay in their files for comparison, but are not shown as the experiment's results.
+    """
+    from .experiments import ONE_EPOCH
+
+    found: dict[str, tuple[Record, Path, str]] = {}
+    for path in available(directory):
+        meta, records = load(path)
+        for record in records:
+            spec = ONE_EPOCH.get(record.experiment)
+            if spec is not None and record.settings != spec.settings():
+                continue
+            if names is None or record.experiment in names:
+                date = meta.get("date", "")
+                if record.experiment not in found or date > found[record.experiment][2]:
+                    found[record.experiment] = (record, path, date)
+    return {name: (record, path) for name, (record, path, _) in found.items()}
+
+
+def _target(target) -> str:
+    return "—" if target is None else f"≥{target:g}%"
+
+
+def comparison(
+    rows: list[tuple[str, float | None, float | None]],
+    records: dict[str, Record] | None = None,
+    runs: dict | None = None,
+    source: str = "results/",
+) -> str:
+    """The one table that sets ours beside the report and the target, for chapters 07–10 (six columns at most).
+
+    ``rows`` are ``(experiment, report, target)``; ``records`` are the committed multi-seed records by name
+    (mean ± std of the best and the final validation check, and of test); ``runs`` are this notebook's runs
+    by name (anything with ``best_val``, ``val`` and ``test``), shown in a column of their own when given.
+    """
+    from .plots import markdown_table
+
+    records, runs = records or {}, runs or {}
+    header = ["experiment", "report: best val.", "target"]
+    if runs:
+        header.append("this run: best / final val., test")
+    header += [f"{source}: best val., final val.", f"{source}: test"]
+    lines = []
+    for name, report, target in rows:
+        line = [name, "—" if report is None else f"{report:g}%", _target(target)]
+        if runs:
+            run = runs.get(name)
+            line.append(
+                "—"
+                if run is None
+                else f"{100 * run.best_val:.1f} / {100 * run.val:.1f}%, "
+                + ("—" if run.test is None else f"{100 * run.test:.1f}%")
+            )
+        record = records.get(name)
+        if record is None:
+            line += ["not run yet", "—"]
+        else:
+            line += [f"{_percent(record.best_val)}, {_percent(record.val)} ({len(record.seeds)} seeds)"]
+            line += [_percent(record.test)]
+        lines.append(line)
+    return markdown_table(header, lines)
+
+
+def provenance(records: dict[str, tuple[Record, Path]]) -> str:
+    """One sentence per results file used: its name, profile, device, training images, seeds and epochs."""
+    by_file: dict[Path, list[Record]] = {}
+    for record, path in records.values():
+        by_file.setdefault(path, []).append(record)
+    parts = []
+    for path, recs in sorted(by_file.items()):
+        meta, _ = load(path)
+        r = recs[0]
+        parts.append(
+            f"`results/{path.name}` ({r.profile} profile, {meta['device_name']} {r.device}, "
+            f"{r.train_images:,} training images, {r.epochs} epoch(s), {len(r.seeds)} seeds, {meta['date'][:10]})"
+        )
+    return "; ".join(parts) if parts else "no results file yet"
+
+
+def floor(name: str, profile: str, directory: str | Path = RESULTS_DIR) -> tuple[float, str]:
+    """The least best-validation accuracy a chapter's own run of one-epoch experiment ``name`` must reach.
+
+    ``quick``: :data:`~dlfoundations.experiments.QUICK_FLOOR`, far above chance. Other profiles: the
+    assignment's target when the committed seeds meet it on average, else the worst committed seed less two
+    points (a run that falls below it is broken, not unlucky). Returns the floor and why it was chosen.
+    """
+    from . import experiments
+
+    spec = experiments.ONE_EPOCH[name]
+    if profile == "quick":
+        return experiments.QUICK_FLOOR[spec.model], "the quick profile's floor"
+    found = committed([name], directory)
+    if name not in found:
+        target = spec.target if spec.target is not None else spec.report - 10
+        return target / 100 - 0.05, "no committed results: the target less 5 points"
+    record, path = found[name]
+    mean, _ = search.mean_std(record.best_val)
+    if spec.target is not None and mean >= spec.target / 100:
+        return spec.target / 100, f"the assignment's target, met by results/{path.name}"
+    return min(record.best_val) - 0.02, f"the worst seed of results/{path.name} less 2 points"
+
+
+def percent(values: list[float]) -> str:
+    """``"m.m ± s.s%"`` over seeds (``"m.m%"`` for one value, ``"—"`` for none), for prose and tables."""
+    return _percent(values)
+
+
+def candidates(outcomes) -> str:
+    """A search's top configurations re-run over the finalist seeds: the pick is the best mean final val."""
+    from .plots import markdown_table
+
+    rows = []
+    for record, _ in outcomes:
+        shown = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.settings.items())
+        rows.append([shown, _percent(record.val), _percent(record.train), ", ".join(map(str, record.seeds))])
+    return markdown_table(["configuration", "final val.", "training (last stretch)", "seeds"], rows)

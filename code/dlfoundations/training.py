@@ -28,6 +28,9 @@ class History:
     losses: list[float] = dataclasses.field(default_factory=list)  # one per iteration
     val_iterations: list[int] = dataclasses.field(default_factory=list)
     val_accuracies: list[float] = dataclasses.field(default_factory=list)
+    # accuracy on the training batches seen since the previous check (in train mode, while the weights moved):
+    # a free estimate of training accuracy, one per validation check; empty for steps that return only a loss
+    train_accuracies: list[float] = dataclasses.field(default_factory=list)
     images: int = 0  # training images processed
     train_seconds: float = 0.0  # time spent in training steps (validation excluded)
     wall_seconds: float = 0.0  # everything, validation included
@@ -49,6 +52,11 @@ class History:
     @property
     def final_val_accuracy(self) -> float:
         return self.val_accuracies[-1]
+
+    @property
+    def final_train_accuracy(self) -> float:
+        """Running accuracy on the training batches of the last stretch before the final check."""
+        return self.train_accuracies[-1] if self.train_accuracies else float("nan")
 
 
 def _synchronize(device: torch.device) -> None:
@@ -112,6 +120,8 @@ def _run(
     per_epoch = len(loader_train)
     last = epochs * per_epoch - 1
     pending: list[torch.Tensor] = []  # losses not yet copied to the host (avoids a sync per step)
+    correct: list[torch.Tensor] = []  # correct predictions per step, when ``step`` returns ``(loss, correct)``
+    seen = 0  # training images since the previous check
     device = None
     iteration = 0
     bar = tqdm(total=last + 1, disable=not progress, leave=False, unit="it")
@@ -119,7 +129,12 @@ def _run(
     for epoch in range(epochs):
         for x, y in loader_train:
             device = x.device
-            pending.append(step(x, y).detach())
+            out = step(x, y)
+            if isinstance(out, tuple):
+                out, right = out
+                correct.append(right.detach())
+            pending.append(out.detach())
+            seen += len(y)
             if device.type == "cpu" and not math.isfinite(pending[-1].item()):  # free on the CPU
                 _raise_diverged(iteration, pending[-1].item(), hint)
             history.images += len(y)
@@ -133,6 +148,10 @@ def _run(
                     if not math.isfinite(value):
                         _raise_diverged(len(history.losses) + offset, value, hint)
                 history.losses.extend(values)
+                if correct:
+                    history.train_accuracies.append(float(torch.stack(correct).sum()) / seen)
+                    correct.clear()
+                seen = 0
                 if verbose:
                     print(f"Epoch {epoch}, Iteration {iteration}, loss = {values[-1]:.4f}")
                 history.val_iterations.append(iteration)
@@ -165,13 +184,14 @@ def train_barebones(
     """Plain SGD on a list of tensors: ``w -= lr * w.grad`` under ``torch.no_grad()``."""
 
     def step(x, y):
-        loss = F.cross_entropy(model_fn(x, params), y)
+        scores = model_fn(x, params)
+        loss = F.cross_entropy(scores, y)
         loss.backward()
         with torch.no_grad():
             for w in params:
                 w -= learning_rate * w.grad
                 w.grad.zero_()
-        return loss
+        return loss, (scores.detach().argmax(dim=1) == y).sum()
 
     return _run(
         step,
@@ -220,7 +240,8 @@ def train(
 
     def step(x, y):
         model.train()
-        loss = F.cross_entropy(model(x), y, label_smoothing=label_smoothing)
+        scores = model(x)
+        loss = F.cross_entropy(scores, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip_norm is not None:
@@ -234,7 +255,7 @@ def train(
             tracker.after()
         if per_iteration:
             scheduler.step()
-        return loss
+        return loss, (scores.detach().argmax(dim=1) == y).sum()
 
     def remember_best(history: History) -> None:
         if history.val_accuracies[-1] >= max(history.val_accuracies):
@@ -343,3 +364,119 @@ def fit_softmax_regression(
                 record["examples"].append(seen)
                 record["loss"].append(value)
     return record
+
+
+# --------------------------------------------------------------------------- optimizer and schedule comparisons
+
+OPTIMIZERS: dict[str, Callable] = {
+    "SGD": lambda params, lr: torch.optim.SGD(params, lr=lr),
+    "Momentum": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+    "Nesterov": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True),
+    "Adagrad": lambda params, lr: torch.optim.Adagrad(params, lr=lr),
+    "RMSProp": lambda params, lr: torch.optim.RMSprop(params, lr=lr),
+    "Adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+}
+
+SCHEDULES: dict[str, Callable] = {
+    "constant": lambda opt, total: None,
+    "step decay": lambda opt, total: torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, total // 3), gamma=0.3),
+    "cosine": lambda opt, total: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total),
+    "one-cycle": lambda opt, total: torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=opt.param_groups[0]["lr"], total_steps=total
+    ),
+}
+
+
+def run_optimizer(
+    make_model: Callable[[], torch.nn.Module],
+    dataset,
+    optimizer: str,
+    lr: float,
+    epochs: int = 1,
+    seed: int = 0,
+    batch_size: int = 64,
+    schedule: str = "constant",
+) -> History:
+    """Train ``make_model()`` (built after seeding with ``seed``) with one of :data:`OPTIMIZERS`.
+
+    ``schedule`` names one of :data:`SCHEDULES`, stepped after every iteration. A run
+    whose loss diverges returns a history with ``losses = [inf]`` and zero accuracy.
+    """
+    torch.manual_seed(seed)
+    device = dataset.x_train.device
+    model = make_model().to(device)
+    opt = OPTIMIZERS[optimizer](model.parameters(), lr)
+    train_batches = dataset.batches("train", batch_size, shuffle=True, seed=seed)
+    scheduler = SCHEDULES[schedule](opt, epochs * len(train_batches))
+    try:
+        return train(
+            model,
+            opt,
+            train_batches,
+            dataset.batches("val", 500),
+            epochs=epochs,
+            print_every=10**9,
+            verbose=False,
+            scheduler=scheduler,
+            scheduler_interval="iteration",
+        )
+    except DivergenceError:
+        history = History()
+        history.losses, history.val_accuracies, history.val_iterations = [math.inf], [0.0], [0]
+        return history
+
+
+def final_loss(history: History, window: int = 10) -> float:
+    """Mean training loss over the last ``window`` iterations (``inf`` for a diverged run)."""
+    tail = history.losses[-window:]
+    return sum(tail) / len(tail)
+
+
+def pick_learning_rate(
+    make_model, dataset, optimizer: str, rates, epochs: int = 1, seed: int = 0
+) -> tuple[float, dict]:
+    """The rate among ``rates`` with the lowest :func:`final_loss` after one run each, and all the losses."""
+    losses = {lr: final_loss(run_optimizer(make_model, dataset, optimizer, lr, epochs, seed)) for lr in rates}
+    return min(losses, key=losses.get), losses
+
+
+def smoothness_along_path(
+    make_model, dataset, lr: float, steps: int, every: int, seed: int = 0, batch_size: int = 64
+) -> dict:
+    """Train ``make_model()`` with plain SGD and measure the landscape along the way.
+
+    Every ``every`` iterations :func:`dlfoundations.diagnostics.gradient_predictiveness`
+    probes the current batch at step sizes ``lr·(0.5, 1, 2, 4)``. Returns lists
+    ``step``, ``loss_range``, ``gradient_change``, ``beta`` and every iteration's ``loss``.
+    """
+    from dlfoundations import diagnostics
+
+    torch.manual_seed(seed)
+    model = make_model().to(dataset.x_train.device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    out: dict[str, list] = {"step": [], "loss_range": [], "gradient_change": [], "beta": [], "loss": []}
+    iteration = 0
+    while iteration < steps:
+        for x, y in dataset.batches("train", batch_size, shuffle=True, seed=seed + iteration):
+            if iteration % every == 0:
+                probe = diagnostics.gradient_predictiveness(model, x, y, steps=tuple(lr * f for f in (0.5, 1, 2, 4)))
+                out["step"].append(iteration)
+                for key in ("loss_range", "gradient_change", "beta"):
+                    out[key].append(probe[key])
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            out["loss"].append(loss.item())
+            iteration += 1
+            if iteration >= steps:
+                break
+    return out
+
+
+def train_with_batch_size(make_model, dataset, batch_size: int, lr: float, epochs: int = 1, seed: int = 0):
+    """SGD with momentum 0.9 at ``batch_size``; returns the model and its :class:`History`."""
+    torch.manual_seed(seed)
+    model = make_model().to(dataset.x_train.device)
+    history = train_sgd(model, dataset, lr, epochs, batch_size=batch_size, seed=seed)
+    return model, history

@@ -32,6 +32,7 @@ from pathlib import Path
 
 DEFAULT_STORAGE = "sqlite:///_build/optuna.db"
 SPACES = ("fc", "conv")
+OPEN_ATTEMPTS = 3  # a storage that two processes create at the same moment may fail once
 STARTUP_TRIALS = 3  # random trials before TPE models the results (Optuna's default, 10, exceeds small searches)
 
 
@@ -55,12 +56,18 @@ def open_storage(url: str, heartbeat: int = 60):
             return optuna.storages.JournalStorage(backend)
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=heartbeat,
-            grace_period=grace,
-            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
-        )
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                return optuna.storages.RDBStorage(
+                    url,
+                    heartbeat_interval=heartbeat,
+                    grace_period=grace,
+                    engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
+                )
+            except Exception:  # two processes creating the same new database race on its tables: try again
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(1.0 + attempt)
     except Exception as error:  # a typo, a missing driver, an unreachable server
         raise StorageError(
             f"cannot open the Optuna storage {url!r} ({type(error).__name__}: {error}). Use "

@@ -1,0 +1,222 @@
+"""The experiments of chapters 07–10 are defined once, run by the chapters and by ``reproduce`` alike."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from dlfoundations import data, experiments, reproduce, results, training
+
+CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+NOTEBOOKS = {"07": "07_pytorch_barebones", "08": "08_pytorch_module_api", "09": "09_pytorch_sequential_api"}
+
+
+def source(stem: str) -> str:
+    notebook = json.loads((CHAPTERS / f"{stem}.ipynb").read_text())
+    return "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("chapter", sorted(NOTEBOOKS))
+def test_every_experiment_a_chapter_reports_is_one_reproduce_runs(chapter):
+    code = source(NOTEBOOKS[chapter])
+    assert f'experiments.chapter_runs("{chapter}"' in code
+    assert reproduce.plan([chapter]) == list(experiments.experiments_of(chapter)) != []
+    # the chapter does not train a one-epoch model of its own beside the package's definition
+    assert not re.search(r"epochs=S\.epochs", code)
+    for name in re.findall(r'"([^"\n]+\((?:hidden|32, 16)[^"\n]*\))"', code):
+        assert name in experiments.ONE_EPOCH, name
+
+
+def test_chapter_10_reports_what_reproduce_runs():
+    code = source("10_tuning_cifar10")
+    plan = Path(reproduce.__file__).read_text()
+    for function in ("fc_search", "conv_search", "tuned_finalist", "finalists"):
+        assert f"experiments.{function}(" in code and f"experiments.{function}(" in plan, function
+
+
+def test_specs_hold_the_assignments_settings():
+    specs = experiments.ONE_EPOCH
+    assert {s.chapter for s in specs.values()} == {"07", "08", "09"} and len(specs) == 6
+    assert all(s.epochs == 1 and s.batch_size == 64 and s.normalization == "assignment" for s in specs.values())
+    sequential = [s for s in specs.values() if s.api == "sequential"]
+    assert [s.init for s in sequential] == ["default", "default"] and all(s.nesterov for s in sequential)
+    assert [s.lr for s in sequential] == [1e-2, 1e-2]
+    with pytest.raises(ValueError, match="He's rule only"):
+        experiments.OneEpoch("07", "barebones", "fc", 1e-2, 42.9, 40, init="default").build()
+    spec = specs["Sequential ConvNet (32, 16; Nesterov 1e-2)"]
+    assert spec.settings()["init"] == "default" and spec.build().fc.in_features == 16 * 32 * 32
+
+
+def test_normalizations(tiny_root):
+    root, _ = tiny_root
+    dataset = data.load_cifar10(root, device="cpu", num_train=200, num_val=100, num_test=100, download=False)
+    same = experiments.normalized(dataset, "data")
+    theirs = experiments.normalized(dataset, "assignment")
+    assert same is dataset and theirs.std == data.ASSIGNMENT_STD and theirs.mean == data.ASSIGNMENT_MEAN
+    x, _ = next(iter(theirs.batches("train", 200)))
+    y, _ = next(iter(dataset.batches("train", 200)))
+    ratio = (x.std(dim=(0, 2, 3)) / y.std(dim=(0, 2, 3))).tolist()
+    expected = [a / b for a, b in zip(dataset.std, data.ASSIGNMENT_STD, strict=True)]
+    assert ratio == pytest.approx(expected, rel=1e-4)
+
+
+def test_history_records_training_accuracy():
+    torch.manual_seed(0)
+    x = torch.randn(256, 2)
+    y = (x[:, 0] > 0).long()
+    batches = [(x[i : i + 32], y[i : i + 32]) for i in range(0, 256, 32)]
+    model = torch.nn.Linear(2, 2)
+    history = training.train(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.5),
+        batches,
+        batches[:2],
+        epochs=3,
+        print_every=8,
+        verbose=False,
+    )
+    assert len(history.train_accuracies) == len(history.val_accuracies) == 4  # iterations 0, 8, 16, 23
+    assert history.train_accuracies[0] in (0.0, 1 / 32 * round(32 * history.train_accuracies[0]))
+    assert history.final_train_accuracy > 0.9 and history.train_accuracies[-1] > history.train_accuracies[0]
+    params = [torch.zeros(2, 2, requires_grad=True)]
+    bare = training.train_barebones(
+        lambda v, p: v @ p[0], params, batches, batches[:2], 0.5, print_every=4, verbose=False
+    )
+    assert len(bare.train_accuracies) == 3 and bare.final_train_accuracy > 0.9
+    assert training.History().final_train_accuracy != training.History().final_train_accuracy  # nan
+
+
+def record(name, best_val, **changes):
+    spec = experiments.ONE_EPOCH.get(name)
+    fields = dict(
+        experiment=name,
+        chapter="09",
+        report=spec.report if spec else None,
+        target=spec.target if spec else None,
+        seeds=[0, 1, 2],
+        val=best_val,
+        best_val=best_val,
+        test=best_val,
+        best_checkpoint_test=[],
+        seconds_per_epoch=[1.0] * 3,
+        epochs=1,
+        train_images=49000,
+        profile="standard",
+        device="cpu",
+        settings=spec.settings() if spec else {},
+    )
+    return experiments.Record(**{**fields, **changes})
+
+
+def test_committed_comparison_and_floor(tmp_path):
+    conv = "Sequential ConvNet (32, 16; Nesterov 1e-2)"
+    fc = "Sequential two-layer FC (hidden 4000, Nesterov 1e-2)"
+    old = results.metadata("cpu") | {"date": "2026-01-01T00:00:00+00:00"}
+    new = results.metadata("cpu") | {"date": "2026-02-01T00:00:00+00:00"}
+    results.save(tmp_path / "a.json", [record(conv, [0.50, 0.51, 0.52]), record(fc, [0.44] * 3)], old)
+    results.save(tmp_path / "b.json", [record(conv, [0.55, 0.56, 0.57])], new)
+    stale = results.metadata("cpu") | {"date": "2026-03-01T00:00:00+00:00"}  # newest, but run the old way
+    results.save(tmp_path / "c.json", [record(conv, [0.3] * 3, settings={})], stale)
+    found = results.committed([conv, fc, "missing"], tmp_path)
+    assert found[conv][0].best_val == [0.55, 0.56, 0.57] and found[fc][1].name == "a.json" and "missing" not in found
+    assert "b.json" in results.provenance(found) and "49,000 training images" in results.provenance(found)
+    text = results.comparison(
+        [(conv, 54.6, 55), (fc, 47.4, None), ("missing", None, None)],
+        {n: r for n, (r, _) in found.items()},
+        {conv: experiments.Run(0, 0.5, 0.52, 0.49, None, 1.0, 1)},
+    )
+    assert all(line.count("|") <= 7 for line in text.splitlines())  # six columns at most
+    assert f"| {conv} | 54.6% | ≥55% | 52.0 / 50.0%, 49.0% | 56.0 ± 1.0%, 56.0 ± 1.0% (3 seeds) | 56.0 ± 1.0% |" in text
+    assert "| missing | — | — | — | not run yet | — |" in text
+    assert results.floor(conv, "quick", tmp_path)[0] == experiments.QUICK_FLOOR["conv"]
+    assert results.floor(conv, "standard", tmp_path) == (0.55, "the assignment's target, met by results/b.json")
+    assert results.floor(fc, "standard", tmp_path)[0] == pytest.approx(0.42)  # no target: worst seed less 2
+    value, why = results.floor("Module ConvNet (32, 16; SGD 3e-3)", "standard", tmp_path)
+    assert value == pytest.approx(0.40) and "no committed results" in why
+
+
+def test_finalists_use_fresh_seeds_and_pick_by_mean_validation(tiny_root, monkeypatch):
+    monkeypatch.setenv("DLF_PROFILE", "quick")
+    from dlfoundations import config
+
+    root, _ = tiny_root
+    dataset = data.load_cifar10(root, device="cpu", num_train=200, num_val=100, num_test=100, download=False)
+    s = config.dataclasses.replace(
+        config.settings(), search_images=100, search_trials=4, final_seeds=2, fc_hidden=(8, 16)
+    )
+    rows = experiments.fc_search(dataset, s, verbose=False)
+    assert s.seed not in experiments.finalist_seeds(s)  # the search trained from s.seed
+    (record, runs), candidates = experiments.finalists(dataset, s, rows, "fc", top=3)
+    assert len(candidates) == 3 and record.seeds == experiments.finalist_seeds(s) == [100, 101]
+    means = [c.summary("val")[0] for c, _ in candidates]
+    assert record.summary("val")[0] == max(means)
+    assert [c.settings for c, _ in candidates] == [{k: r[k] for k in experiments.FC_GRID} for r in rows[:3]]
+    assert len(record.train) == 2 and all(0 <= t <= 1 for t in record.train)
+
+
+def test_lr_range_test_finds_the_useful_range():
+    torch.manual_seed(0)
+    x = torch.randn(512, 3, 2, 2)
+    y = (x.flatten(1).sum(1) > 0).long()
+
+    class Tiny:
+        def batches(self, split, batch_size, shuffle, seed):
+            order = torch.randperm(512, generator=torch.Generator().manual_seed(seed))
+            return [(x[order[i : i + batch_size]], y[order[i : i + batch_size]]) for i in range(0, 512, batch_size)]
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2))
+    out = experiments.lr_range_test(model, lambda p: torch.optim.SGD(p, lr=0.0), Tiny(), low=1e-4, high=1e3, steps=80)
+    lrs, smoothed = out["lrs"], out["smoothed"]
+    assert lrs[0] == pytest.approx(1e-4) and all(b > a for a, b in zip(lrs, lrs[1:], strict=False))
+    assert len(lrs) < 80  # stopped once the loss blew up
+    assert min(smoothed) < 0.6 * smoothed[0] and 1e-2 < out["steepest"] < 1e2
+
+
+def test_jpeg_reencoding_and_trend(tiny_root, monkeypatch):
+    monkeypatch.setenv("DLF_PROFILE", "quick")
+    root, _ = tiny_root
+    dataset = data.load_cifar10(root, device="cpu", num_train=60, num_val=20, num_test=20, download=False)
+    images = dataset.x_train[:20]
+    errors = {q: experiments.mean_absolute_error(experiments.jpeg(images, q), images) for q in (95, 10)}
+    assert 0 < errors[95] < errors[10] and experiments.jpeg(images, 50).dtype == torch.uint8
+    outcomes = experiments.jpeg_records(dataset, [0], num_train=40, qualities=(10,))
+    (plain, _), (coarse, _) = outcomes
+    assert plain.settings["jpeg_quality"] is None and plain.settings["mae_levels"] == 0
+    assert coarse.settings["mae_levels"] == pytest.approx(
+        experiments.mean_absolute_error(experiments.jpeg(dataset.x_train[:40], 10), dataset.x_train[:40])
+    )
+    assert coarse.train_images == 40 and "quality 10" in coarse.experiment and coarse.chapter == "09"
+    fake = [
+        record("a", [0.50] * 3, settings={"mae_levels": 0.0}),
+        record("b", [0.48] * 3, settings={"mae_levels": 4.0}),
+        record("c", [0.46] * 3, settings={"mae_levels": 8.0}),
+    ]
+    trend = experiments.jpeg_trend(fake)
+    assert trend["slope"] == pytest.approx(-0.5) and trend["intercept"] == pytest.approx(50.0)
+    assert trend["gain"] == pytest.approx(0.5 * experiments.MIRROR_MAE)
+
+
+def test_comparison_figure_and_range_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dlfoundations import plots
+
+    ax = plots.results_comparison([("a", [0.5, 0.52, 0.54], 54.6, 55), ("b", [], None, 70), ("c", [0.3], 42.9, None)])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c", "b", "a"]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {
+        "ours: mean ± std",
+        "ours: each seed",
+        "report",
+        "target",
+    }
+    result = {"lrs": [1e-4, 1e-3, 1e-2], "losses": [2.3, 2.0, 5.0], "smoothed": [2.3, 2.1, 3.0], "steepest": 1e-3}
+    ax = plots.lr_range(result, marks=[1e-3])
+    assert ax.get_xscale() == "log" and len(ax.lines) == 4
+
+
+def test_reproduce_plans_chapters_in_the_order_given():
+    assert reproduce.plan(["09", "07"]) == [*experiments.experiments_of("09"), *experiments.experiments_of("07")]
+    assert reproduce.plan(["09", "09", "10"]) == list(experiments.experiments_of("09"))
