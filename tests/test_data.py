@@ -304,3 +304,13 @@ def test_time_pipeline_counts_images_after_warmup():
     assert data.time_pipeline(batches, "cpu", max_images=30, warmup=0)["images"] == 30
     with pytest.raises(ValueError, match="more than 20 batches"):
         data.time_pipeline(batches, "cpu", warmup=20)
+
+
+def test_time_pipeline_keeps_the_fastest_of_several_passes(monkeypatch):
+    """Another job slowing one pass down must not decide the measurement."""
+    images = torch.zeros(40, 3, 4, 4, dtype=torch.uint8)
+    batches = data.Batches(images, torch.zeros(40, dtype=torch.long), 10, mean=(0,) * 3, std=(1,) * 3)
+    clock = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # passes of 5 s, 1 s and 3 s (start, end pairs)
+    monkeypatch.setattr(data.time, "perf_counter", lambda: next(clock))
+    result = data.time_pipeline(batches, "cpu", warmup=0, repeats=3)
+    assert result["seconds"] == 1.0 and result["images"] == 40

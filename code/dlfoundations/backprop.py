@@ -221,22 +221,29 @@ def graph_lines(tensor, depth: int = 12) -> list[str]:
 
 
 def forward_backward_times(model, x, y, repeats: int = 5) -> tuple[float, float]:
-    """Seconds for a forward pass (with the loss) and for forward + backward, after one warm-up."""
+    """Seconds for a forward pass (with the loss) and for forward + backward, after one warm-up.
+
+    Each is the fastest of ``repeats`` calls: the least disturbed by other work on the machine.
+    """
     import time
 
     import torch
     import torch.nn.functional as F
 
+    def sync():
+        if x.device.type == "cuda":
+            torch.cuda.synchronize(x.device)
+
     def seconds(function):
         function()
-        if x.device.type == "cuda":
-            torch.cuda.synchronize(x.device)
-        start = time.perf_counter()
+        times = []
         for _ in range(repeats):
+            sync()
+            start = time.perf_counter()
             function()
-        if x.device.type == "cuda":
-            torch.cuda.synchronize(x.device)
-        return (time.perf_counter() - start) / repeats
+            sync()
+            times.append(time.perf_counter() - start)
+        return min(times)
 
     def forward():
         with torch.no_grad():
