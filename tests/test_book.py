@@ -178,6 +178,23 @@ def test_glue_uses_myst_nb_when_installed(monkeypatch):
     assert calls == [("answer", 0.125, False)]
 
 
+def test_glue_gives_myst_nb_plain_numbers(monkeypatch):
+    """myst-nb formats {glue:text}`x:.1f` from the value's text; 'np.float64(2.5)' fails the -W build."""
+    import numpy as np
+    import torch
+
+    calls = []
+    fake = types.ModuleType("myst_nb")
+    fake.glue = lambda name, value, display=True: calls.append(value)
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    for value in (np.float64(2.5), np.int64(3), torch.tensor(0.5), 7, "text"):
+        book.glue("x", value, display=False)
+    assert calls == [2.5, 3, 0.5, 7, "text"] and [type(v) for v in calls] == [float, int, float, int, str]
+    array = np.arange(3)
+    book.glue("a", array, display=False)
+    assert calls[-1] is array
+
+
 # --------------------------------------------------------------------------- the execution cache
 
 

@@ -40,8 +40,11 @@ def glue(name: str, value, display: bool = True) -> None:
     """Store ``value`` under ``name`` for ``{glue}`` roles in the book; elsewhere just show it.
 
     In the book build this is :func:`myst_nb.glue`. Without myst-nb (Colab, a bare kernel, a script)
-    nothing can refer to the name, so the value is displayed (``display=True``) or dropped.
+    nothing can refer to the name, so the value is displayed (``display=True``) or dropped. NumPy and
+    torch scalars are glued as Python numbers: myst-nb formats ``{glue:text}`name:.1f``` from the
+    value's text, and ``np.float64(2.5)`` is not a number it can read.
     """
+    value = _plain(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -49,6 +52,13 @@ def glue(name: str, value, display: bool = True) -> None:
             _show(value)
         return
     myst_glue(name, value, display=display)
+
+
+def _plain(value):
+    """A NumPy scalar or 0-d tensor as the Python number it holds; anything else unchanged."""
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        return value.item()
+    return value
 
 
 def _show(value) -> None:
