@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import config, models, regularization, search, training
+from . import config, models, regularization, results, search, training
 
 KIND = "generalization"
 DERIVED = ("early stopping", "ensemble")  # evaluated from the runs of other techniques
@@ -504,15 +504,6 @@ def sweep_table(rows: list[dict]) -> str:
     return markdown_table(header, body)
 
 
-def summary(values: list[float]) -> tuple[float, float]:
-    return search.mean_std(values)
-
-
-def _cell(values: list[float]) -> str:
-    mean, std = summary(values)
-    return f"{100 * mean:.1f}%" if len(values) == 1 else f"{100 * mean:.1f} ± {100 * std:.1f}%"
-
-
 def table(records: list[dict]) -> str:
     """Markdown: one row per technique, train/validation/test accuracy and the gap, mean ± std over seeds."""
     from .plots import markdown_table
@@ -520,15 +511,15 @@ def table(records: list[dict]) -> str:
     header = ["technique", "setting", "train", "val.", "test", "gap (train − test)", "seeds", "epochs"]
     rows = []
     for r in records:
-        epochs = summary(r["epochs"])[0]
+        epochs = search.mean_std(r["epochs"])[0]
         rows.append(
             [
                 r["technique"],
                 r["description"],
-                _cell(r["train"]),
-                _cell(r["val"]),
-                _cell(r["test"]),
-                _cell(r["gap"]),
+                results.percent(r["train"]),
+                results.percent(r["val"]),
+                results.percent(r["test"]),
+                results.percent(r["gap"]),
                 len(r["seeds"]),
                 f"{epochs:.0f}" if r["technique"] != "early stopping" else f"{epochs:.1f} (stopped)",
             ]

@@ -127,7 +127,8 @@ def available(directory: str | Path = RESULTS_DIR, kind: str = COURSE) -> list[P
     return [path for path in paths if kind_of(path) == kind]
 
 
-def _percent(values: list[float]) -> str:
+def percent(values: list[float]) -> str:
+    """``"m.m ± s.s%"`` over seeds (``"m.m%"`` for one value, ``"—"`` for none), for prose and tables."""
     if not values:
         return "—"
     mean, std = search.mean_std(values)
@@ -160,8 +161,8 @@ def table(records: list[Record], meta: dict | None = None) -> str:
                 r.experiment,
                 f"{r.report}%" if r.report is not None else "—",
                 f"≥{r.target:g}%" if r.target is not None else "—",
-                _percent(r.val),
-                _percent(r.test),
+                percent(r.val),
+                percent(r.test),
                 len(r.seeds),
                 r.epochs,
                 f"{seconds:.1f}",
@@ -243,8 +244,8 @@ def comparison(
         if record is None:
             line += ["not run yet", "—"]
         else:
-            line += [f"{_percent(record.best_val)}, {_percent(record.val)} ({len(record.seeds)} seeds)"]
-            line += [_percent(record.test)]
+            line += [f"{percent(record.best_val)}, {percent(record.val)} ({len(record.seeds)} seeds)"]
+            line += [percent(record.test)]
         lines.append(line)
     return markdown_table(header, lines)
 
@@ -288,11 +289,6 @@ def floor(name: str, profile: str, directory: str | Path = RESULTS_DIR) -> tuple
     return min(record.best_val) - 0.02, f"the worst seed of results/{path.name} less 2 points"
 
 
-def percent(values: list[float]) -> str:
-    """``"m.m ± s.s%"`` over seeds (``"m.m%"`` for one value, ``"—"`` for none), for prose and tables."""
-    return _percent(values)
-
-
 def candidates(outcomes) -> str:
     """A search's top configurations re-run over the finalist seeds: the pick is the best mean final val."""
     from .plots import markdown_table
@@ -300,5 +296,5 @@ def candidates(outcomes) -> str:
     rows = []
     for record, _ in outcomes:
         shown = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.settings.items())
-        rows.append([shown, _percent(record.val), _percent(record.train), ", ".join(map(str, record.seeds))])
+        rows.append([shown, percent(record.val), percent(record.train), ", ".join(map(str, record.seeds))])
     return markdown_table(["configuration", "final val.", "training (last stretch)", "seeds"], rows)
