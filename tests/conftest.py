@@ -48,4 +48,3 @@ def _clean_environment(monkeypatch, tmp_path):
     for name in ("DLF_PROFILE", "DLF_DEVICE", "CIFAR10_ROOT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-

@@ -19,7 +19,7 @@ def random_problem(seed, hidden, loss, output, h=1e-3):
         net = backprop.MLP.create(sizes, hidden, output, loss, seed=int(rng.integers(1 << 30)))
         x = rng.normal(size=(int(rng.integers(1, 6)), sizes[0]))
         y = rng.integers(0, sizes[-1], len(x)) if loss == "cross_entropy" else rng.normal(size=(len(x), sizes[-1]))
-        if hidden != "relu" or backprop.kink_margin(net, x) > 5 * h * np.abs(x).max():
+        if hidden != "relu" or backprop.kink_crossings(net, x, h) == 0:
             return net, x, y
 
 
@@ -65,6 +65,27 @@ def test_numerical_gradient_of_a_polynomial_and_zero_directions():
     np.testing.assert_allclose(grad, [3 * 1.5**2, 0.0], rtol=1e-10)
     assert grad[1] == 0.0  # an unused parameter gets exactly zero
     np.testing.assert_array_equal(p, [1.5, -2.0])  # restored
+
+
+def test_numerical_gradient_error_is_fourth_order():
+    p = np.array([0.7])
+    error = [abs(backprop.numerical_gradient(lambda: np.sin(p[0]), p, h)[0] - np.cos(0.7)) for h in (0.1, 0.05)]
+    assert 15 < error[0] / error[1] < 17  # halving h divides the error by 2⁴
+
+
+def test_kink_crossings_sees_units_in_every_layer():
+    x = np.array([[1.0, -0.5], [0.3, 2.0]])
+    net = backprop.MLP.create([2, 3, 3, 2], "relu", seed=0)
+    for b in net.b[:-1]:
+        b += 10.0  # every hidden unit far on: no perturbation of 2e-3 switches one off
+    assert backprop.kink_crossings(net, x) == 0 and backprop.kink_margin(net, x) > 1
+    zs, _ = net.forward(x)
+    net.b[1][0] -= zs[1][0, 0] - 1e-4  # a second-layer unit just above its kink on the first example
+    assert net.forward(x)[0][1][0, 0] == pytest.approx(1e-4)
+    before = [p.copy() for p in net.params]
+    assert backprop.kink_crossings(net, x) > 0
+    for p, q in zip(net.params, before, strict=True):
+        np.testing.assert_array_equal(p, q)  # every parameter restored
 
 
 def test_training_lowers_the_loss_on_spirals():

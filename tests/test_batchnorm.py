@@ -91,3 +91,16 @@ def test_deep_mlp_accepts_our_batchnorm():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_training_losses_agree_for_the_two_implementations_in_float64():
+    torch.manual_seed(0)
+    batches = [(torch.randn(8, 3, 6, 6), torch.randint(0, 10, (8,))) for _ in range(5)]
+    curves = []
+    for layer in [torch.nn.BatchNorm2d, batchnorm.BatchNorm]:
+        torch.manual_seed(1)
+        model = models.small_cnn((4, 4), norm_layer=layer, size=6)
+        curves.append(batchnorm.training_losses(model, batches, lr=0.1))
+        assert next(model.parameters()).dtype == torch.float64
+    assert len(curves[0]) == 5 and curves[0][-1] < curves[0][0]  # it trains
+    assert max(abs(a - b) for a, b in zip(*curves, strict=True)) < 1e-12

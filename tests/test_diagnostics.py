@@ -117,3 +117,67 @@ def test_running_statistics_drift_is_zero_for_exact_statistics():
     with torch.no_grad():
         model[1].running_mean += 1.0
     assert diagnostics.running_statistics_drift(model, x) > 0.1
+
+
+def test_input_drift_records_one_layer_and_leaves_training_unchanged():
+    torch.manual_seed(0)
+    model = models.DeepMLP(in_features=6, width=8, depth=3, batchnorm=True)
+    x = torch.randn(32, 6)
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    drift = diagnostics.InputDrift(model, model.linears[2], x, every=2)
+    for k, v in model.named_buffers():  # the probe restores the running statistics
+        assert torch.equal(v, buffers[k])
+    # the first record is the input of linears[2]: ReLU(BN(...)) of the batch
+    with torch.no_grad():
+        h = model.activations[1](
+            model.norms[1](model.linears[1](model.activations[0](model.norms[0](model.linears[0](x)))))
+        )
+    torch.testing.assert_close(drift.means[0], h.mean(0))
+    torch.testing.assert_close(drift.stds[0], h.std(0))
+    for _ in range(5):
+        drift.before()
+        drift.after()
+    assert drift.steps == [0, 2, 4]
+    out = drift.drift()
+    assert out["mean_shift"] == [0.0, 0.0, 0.0] and out["std_change"] == [0.0, 0.0, 0.0]  # nothing trained
+    with torch.no_grad():
+        model.linears[2].weight.mul_(3.0)  # after the layer: its input does not move
+        model.norms[1].bias.add_(1.0)  # before it: the input's mean moves
+    drift.record()
+    out = drift.drift()
+    assert out["mean_shift"][-1] > 0.5 and out["std_change"][-1] > 0
+    with pytest.raises(ValueError, match="every"):
+        diagnostics.InputDrift(model, model.linears[0], x, every=0)
+
+
+def test_input_drift_per_channel_for_images():
+    torch.manual_seed(0)
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3))
+    x = torch.randn(8, 3, 9, 9)
+    drift = diagnostics.InputDrift(conv, conv[2], x)
+    with torch.no_grad():
+        h = conv[1](conv[0](x))
+    torch.testing.assert_close(drift.means[0], h.mean(dim=(0, 2, 3)))
+    assert drift.stds[0].shape == (4,)
+
+
+def test_train_eval_gap():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.BatchNorm1d(4, momentum=1.0))
+    x = torch.randn(64, 5) * 2 + 1
+    with torch.no_grad():
+        model(x)  # momentum 1: the running statistics are those of x (unbiased variance)
+    model.eval()
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    whole = diagnostics.train_eval_gap(model, x, 64)
+    assert whole < 0.02  # one batch of all of x: nearly the running statistics
+    assert not model.training
+    for k, v in model.named_buffers():
+        assert torch.equal(v, buffers[k])
+    pairs = diagnostics.train_eval_gap(model, x, 2)
+    assert pairs > 5 * whole  # pairs normalize to ±1: far from evaluation mode
+    assert diagnostics.train_eval_gap(model, x[:5], 2) > 0  # the fifth row is left out
+    with pytest.raises(ValueError, match="at least 2"):
+        diagnostics.train_eval_gap(model, x, 1)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        diagnostics.train_eval_gap(model, x[:3], 4)

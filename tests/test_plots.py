@@ -99,6 +99,8 @@ def test_computational_graph_draws_every_node():
     texts = [t.get_text() for t in ax.texts]
     for name in ["$\\mathbf{x}$", "$\\mathbf{z}^{3}$", "$\\mathbf{a}^{2}$", "$L$", "$W^{2\\top}$"]:
         assert name in texts
-    assert len(ax.patches) + len([c for c in ax.get_children() if type(c).__name__ == "Annotation"]) >= 2 * 6
+    # the weight leaves, with the gradient each one receives
+    assert {"$W^{1}$", "$W^{3}$", "$\\boldsymbol{\\delta}^{3}\\mathbf{a}^{2\\top}$"} <= set(texts)
+    assert len(ax.patches) + len([c for c in ax.get_children() if type(c).__name__ == "Annotation"]) >= 2 * 6 + 2 * 3
     with pytest.raises(ValueError):
         plots.computational_graph(0)

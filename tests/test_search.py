@@ -46,3 +46,20 @@ def test_mean_std():
     assert search.mean_std([0.5]) == (0.5, 0.0)
     mean, std = search.mean_std([1.0, 2.0, 3.0])
     assert mean == 2.0 and std == pytest.approx(1.0)
+
+
+def test_t_critical_matches_the_t_distribution():
+    import torch
+
+    from dlfoundations import search
+
+    torch.manual_seed(0)
+    for df in (2, 4, 9):
+        samples = torch.distributions.StudentT(df).sample((400_000,)).abs()
+        empirical = torch.quantile(samples[:100_000], 0.95).item()  # |t| < t_crit with probability 0.95
+        assert abs(search.t_critical(df) / empirical - 1) < 0.03, df
+    assert search.t_critical(11) == search.t_critical(10) and search.t_critical(100) == 1.96
+    import pytest
+
+    with pytest.raises(ValueError):
+        search.t_critical(0)

@@ -1,81 +1,186 @@
 import dataclasses
+import json
+import math
+import shutil
+import statistics
 
+import pytest
 import torch
 
-from dlfoundations import config, speedrun
+from dlfoundations import config, optim, results, speedrun
 
 
 def tiny_data(n=256, seed=0):
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, 10, (n,), generator=g)
     patterns = torch.nn.functional.interpolate(torch.randn(10, 3, 4, 4, generator=g), size=32, mode="bilinear")
-    x = torch.randn(n, 3, 32, 32, generator=g) * 0.5 + patterns[y]  # a learnable signal per class
+    x = torch.randn(n, 3, 32, 32, generator=g) * 0.25 + patterns[y]  # a learnable signal per class
     return speedrun.Data(x[: n - 64], y[: n - 64], x[n - 64 :], y[n - 64 :], "synthetic test tensors")
 
 
-SMALL = speedrun.Config(widths=(8, 16, 16), epochs=4, batch_size=32, lr=0.1, half=False)
+SMALL = speedrun.Config(widths=(8, 16, 16), epochs=8, batch_size=32, lookahead=False)
 
 
-def test_network_shapes_and_initial_loss():
-    net = speedrun.SpeedNet((8, 16, 16))
+def test_network_shapes_and_parts():
+    net = speedrun.SpeedNet(SMALL)
     x = torch.randn(4, 3, 32, 32)
     assert list(net(x).shape) == [4, 10]
-    assert torch.count_nonzero(net(x)) == 0  # zero head: uniform first predictions, loss ln 10
+    assert list(net.whiten(x).shape) == [4, 24, 31, 31]  # no padding: 31×31 → 15 → 7 → 3
+    bn = net.groups[0].norm1
+    assert not bn.weight.requires_grad and bn.bias.requires_grad
+    assert bn.momentum == pytest.approx(0.4) and bn.eps == 1e-12
+    assert speedrun.SpeedNet(dataclasses.replace(SMALL, bn_scale=True)).groups[0].norm1.weight.requires_grad
+
+
+def test_dirac_convolutions_start_as_the_identity_on_their_inputs():
+    conv = speedrun.Conv(8, 16, dirac=True)
+    x = torch.randn(2, 8, 6, 6)
+    torch.testing.assert_close(conv(x)[:, :8], x)
+    assert conv(x)[:, 8:].abs().sum() > 0  # the other filters keep PyTorch's default init
+    assert not torch.allclose(speedrun.Conv(8, 16, dirac=False)(x)[:, :8], x)
+
+
+def test_logits_are_scaled_by_one_ninth():
+    net = speedrun.SpeedNet(SMALL)
+    x = torch.randn(3, 3, 32, 32)
+    features = torch.amax(net.groups(torch.nn.functional.gelu(net.whiten(x))), dim=(2, 3))
+    torch.testing.assert_close(net(x), net.head(features) / 9)
 
 
 def test_whitening_layer_whitens_patches():
-    x = torch.randn(64, 3, 16, 16) @ torch.randn(16, 16)  # correlated pixels
+    x = torch.randn(64, 3, 16, 16) @ torch.randn(16, 16) + 0.3  # correlated pixels, non-zero mean
     w = speedrun.whitening_weights(x, eps=0.0)
-    out = torch.nn.functional.conv2d(x, w[:12])
-    cov = torch.cov(out.permute(1, 0, 2, 3).reshape(12, -1))
-    torch.testing.assert_close(cov, torch.eye(12), atol=1e-3, rtol=1e-3)
+    out = torch.nn.functional.conv2d(x, w[:12]).permute(1, 0, 2, 3).reshape(12, -1)
+    second_moment = out @ out.T / out.shape[1]  # uncentred, as airbench computes it
+    torch.testing.assert_close(second_moment, torch.eye(12), atol=1e-3, rtol=1e-3)
     assert torch.equal(w[12:], -w[:12])
+    assert w[0].norm() < w[11].norm()  # largest-variance component first: the smallest filter
+    centred = torch.nn.functional.conv2d(x, speedrun.whitening_weights(x, eps=0.0, centred=True)[:12])
+    covariance = torch.cov(centred.permute(1, 0, 2, 3).reshape(12, -1))
+    torch.testing.assert_close(covariance, torch.eye(12), atol=1e-3, rtol=1e-3)
 
 
-def test_augment_flips_and_translates_with_reflection():
-    g = torch.Generator().manual_seed(0)
-    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
-    assert torch.equal(speedrun.augment(x, 0, False, g), x)
-    out = speedrun.augment(x, 2, True, g)
-    assert out.shape == x.shape
-    for image, original in zip(out, x, strict=True):  # a shifted window of the image or of its mirror
-        padded = torch.nn.functional.pad(original[None], (2,) * 4, mode="reflect")[0]
-        mirrored = torch.nn.functional.pad(original.flip(-1)[None], (2,) * 4, mode="reflect")[0]
-        assert any(
-            torch.equal(image, p[:, i : i + 8, j : j + 8])
-            for p in (padded, mirrored)
-            for i in range(5)
-            for j in range(5)
-        )
-
-
-def test_triangular_schedule():
-    values = [speedrun.triangular(s, 100, 0.2) for s in range(100)]
-    assert values[19] == 1.0 and values[0] == 1 / 20
-    assert all(a <= b for a, b in zip(values[:19], values[1:20], strict=True))
-    assert all(a >= b for a, b in zip(values[19:-1], values[20:], strict=True)) and values[-1] > 0
-
-
-def test_one_step_lowers_the_loss():
-    data = tiny_data()
-    torch.manual_seed(0)
-    model = speedrun.build(SMALL, data, "cpu")
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
-    x, y = data.x_train[:64], data.y_train[:64]
-    before = torch.nn.functional.cross_entropy(model(x), y)
-    before.backward()
+def test_decoupled_hyperparameters_give_the_same_decay_to_both_groups():
+    cfg = speedrun.Config()
+    h = speedrun.sgd_hyperparameters(cfg)
+    assert h["lr"] == pytest.approx(11.5 / (1024 * (1 + 1 / 0.15)))
+    assert h["lr_bias"] == pytest.approx(64 * h["lr"])
+    decay = 0.0153 * 1024 / (1024 * (1 + 1 / 0.15))
+    assert h["lr"] * h["weight_decay"] == pytest.approx(decay)
+    assert h["lr_bias"] * h["weight_decay_bias"] == pytest.approx(decay)
+    # one SGD step with zero loss gradient removes exactly that fraction from a weight and a BN bias
+    net = speedrun.SpeedNet(SMALL)
+    with torch.no_grad():
+        net.groups[0].norm1.bias.fill_(1.0)
+    optimizer = torch.optim.SGD(speedrun.param_groups(net, SMALL), momentum=SMALL.momentum, nesterov=True)
+    before = net.head.weight.detach().clone()
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p) if p.requires_grad else None
     optimizer.step()
-    after = torch.nn.functional.cross_entropy(model(x), y)
-    assert after < before
-    assert abs(before.item() - torch.log(torch.tensor(10.0)).item()) < 1e-5
+    decay = speedrun.sgd_hyperparameters(SMALL)["lr"] * speedrun.sgd_hyperparameters(SMALL)["weight_decay"]
+    # Nesterov adds the momentum term once more on the first step: factor (1 + m)
+    torch.testing.assert_close(net.head.weight, before * (1 - decay * (1 + SMALL.momentum)))
+    torch.testing.assert_close(net.groups[0].norm1.bias, torch.full((8,), 1 - decay * (1 + SMALL.momentum)))
 
 
-def test_training_learns():
+def test_param_groups_hold_every_trainable_parameter_once():
+    net = speedrun.SpeedNet(SMALL)
+    groups = speedrun.param_groups(net, SMALL)
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)) == sum(p.requires_grad for p in net.parameters())
+    assert all(p.ndim == 1 for p in groups[0]["params"])  # BatchNorm biases only
+
+
+def test_triangle_schedule_matches_airbench_and_one_cycle():
+    values = [optim.triangle(s, 100, 0.2, 0.23, 0.07) for s in range(101)]
+    assert values[0] == pytest.approx(0.2) and values[23] == pytest.approx(1.0) and values[100] == pytest.approx(0.07)
+    assert values[10] == pytest.approx(0.2 + 0.8 * 10 / 23) and values[60] == pytest.approx(1 - 0.93 * 37 / 77)
+    # OneCycleLR's linear variant is the same function (start 1/25, end 1/25000); it peaks at step
+    # pct_start·total_steps − 1 and ends at total_steps − 1, so 101 steps with pct_start 31/101 peak at 30 of 100
+    rates = optim.torch_schedule(
+        torch.optim.lr_scheduler.OneCycleLR,
+        100,
+        max_lr=1.0,
+        total_steps=101,
+        pct_start=31 / 101,
+        anneal_strategy="linear",
+        cycle_momentum=False,
+        div_factor=25.0,
+        final_div_factor=1e3,
+    )
+    ours = [optim.triangle(s, 100, 1 / 25, 0.3, 1 / 25_000) for s in range(100)]
+    torch.testing.assert_close(torch.tensor(rates), torch.tensor(ours), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="at least one step"):
+        optim.triangle(0, 0)
+
+
+def test_augment_alternates_flips_and_translates_each_image():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 3, 8, 8)
+    first = torch.rand(64, generator=g) < 0.5
+    no_shift = dataclasses.replace(SMALL, translate=0)
+    e0, e1, e2 = (speedrun.augment(x, no_shift, epoch, first, g) for epoch in range(3))
+    assert torch.equal(e0, e2)
+    for i in range(64):  # every image is mirrored in exactly one of two consecutive epochs
+        mirrored = [torch.equal(e[i], x[i].flip(-1)) for e in (e0, e1)]
+        assert sorted(mirrored) == [False, True]
+    shifted = speedrun.augment(x, dataclasses.replace(SMALL, flip="none"), 0, first, g)
+    offsets = set()
+    for image, original in zip(shifted, x, strict=True):  # each image its own window of its reflected padding
+        padded = torch.nn.functional.pad(original[None], (2,) * 4, mode="reflect")[0]
+        hits = [(i, j) for i in range(5) for j in range(5) if torch.equal(image, padded[:, i : i + 8, j : j + 8])]
+        assert hits
+        offsets.add(hits[0])
+    assert len(offsets) > 5
+    with pytest.raises(ValueError, match="flip must be"):
+        speedrun.augment(x, dataclasses.replace(SMALL, flip="sometimes"), 0, first, g)
+
+
+def test_lookahead_averages_and_copies_back():
+    net = torch.nn.Linear(3, 2)
+    state = speedrun.Lookahead(net)
+    start = net.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    state.update(net, decay=0.75)  # ema moves a quarter of the way, and the network takes it
+    torch.testing.assert_close(net.weight, start + 0.25)
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    state.update(net, decay=1.0)  # decay 1: the network is reset to the average
+    torch.testing.assert_close(net.weight, start + 0.25)
+
+
+def test_six_view_tta_weights():
+    net = speedrun.SpeedNet(SMALL).eval()
+    x = torch.randn(2, 3, 32, 32)
+    padded = torch.nn.functional.pad(x, (1,) * 4, mode="reflect")
+    views = [x, padded[..., :32, :32], padded[..., 2:, 2:]]
+    with torch.no_grad():
+        pairs = [0.5 * (net(v) + net(v.flip(-1))) for v in views]
+        expected = 0.5 * pairs[0] + 0.25 * pairs[1] + 0.25 * pairs[2]
+        torch.testing.assert_close(speedrun.tta_logits(net, x, 2), expected)
+        torch.testing.assert_close(speedrun.tta_logits(net, x, 1), pairs[0])
+        torch.testing.assert_close(speedrun.tta_logits(net, x, 0), net(x))
+
+
+def test_training_learns_and_never_waits_for_the_device_unless_asked(monkeypatch):
     data = tiny_data()
     result = speedrun.train(data, SMALL, seed=0, record_loss=True)
-    assert result.steps == 4 * (192 // 32) and len(result.losses) == result.steps
-    assert result.losses[-1] < result.losses[0]
-    assert result.tta_accuracy > 0.3 and result.seconds > 0
+    assert result.steps == 8 * (192 // 32) and len(result.losses) == result.steps
+    assert sum(result.losses[-3:]) < sum(result.losses[:3])
+    assert result.tta_accuracy > 0.5 and result.seconds > 0 and result.train_images == 192
+    calls = []
+    original = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or original(self))
+    speedrun.train(data, dataclasses.replace(SMALL, epochs=1), seed=0)
+    assert calls == []  # no .item() in the training loop
+
+
+def test_lookahead_and_whitening_bias_schedule_run():
+    data = tiny_data()
+    cfg = dataclasses.replace(SMALL, lookahead=True, epochs=5, whiten_bias_epochs=1)
+    result = speedrun.train(data, cfg, seed=0)
+    assert result.tta_accuracy > 0.5
 
 
 def test_training_is_deterministic_given_a_seed():
@@ -87,14 +192,99 @@ def test_training_is_deterministic_given_a_seed():
     assert c.losses != a.losses
 
 
-def test_steps_add_one_technique_each_and_profiles_scale_the_rate():
-    steps = speedrun.step_configs(SMALL)
-    names = list(steps)
-    assert steps[names[0]].label_smoothing == 0 and steps[names[1]].label_smoothing == 0.2
-    assert not steps[names[1]].whiten and steps[names[2]].whiten
-    assert not steps[names[2]].tta and steps[names[3]].tta
+def test_ablations_switch_one_thing_each_and_profiles_scale():
+    full = dataclasses.replace(SMALL, lookahead=True)
+    ablations = speedrun.ablation_configs(full)
+    base = ablations["airbench94 (all on)"]
+    assert base == full
+    for name, cfg in list(ablations.items())[1:]:
+        changed = [f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != getattr(base, f.name)]
+        assert len(changed) == 1, name
     cfg = speedrun.profile_config(config.PROFILES["full"])
-    assert cfg.batch_size == 1024 and cfg.lr == 0.8 and cfg.widths == (64, 256, 256) and cfg.epochs == 10
+    assert cfg.batch_size == 1024 and cfg.widths == (64, 256, 256) and cfg.epochs == pytest.approx(9.9)
+    assert cfg.lr == 11.5 and cfg.momentum == 0.85
+
+
+# --------------------------------------------------------------------------- the GPU fast paths, on the CPU
+
+
+def _train_steps(model, cfg, data, steps=30):
+    torch.manual_seed(0)
+    optimizer = torch.optim.SGD(speedrun.param_groups(model, cfg), momentum=cfg.momentum, nesterov=True)
+    losses = []
+    for i in range(steps):
+        index = torch.arange(i * 32, (i + 1) * 32) % len(data.y_train)
+        with speedrun.autocast(cfg, torch.device("cpu")):
+            logits = model(data.x_train[index]).float()
+        loss = torch.nn.functional.cross_entropy(logits, data.y_train[index], reduction="sum")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item() / 32)
+    return torch.tensor(losses)
+
+
+def test_bf16_autocast_training_stays_close_to_fp32():
+    data = tiny_data()
+    cfg32 = dataclasses.replace(SMALL, half=False)
+    cfg16 = dataclasses.replace(SMALL, half=True)
+    torch.manual_seed(0)
+    a = speedrun.build(cfg32, data, "cpu")
+    b = speedrun.build(cfg16, data, "cpu")
+    b.load_state_dict(a.state_dict())
+    with speedrun.autocast(cfg32, torch.device("cpu")):
+        assert a(data.x_test).dtype == torch.float32
+    with speedrun.autocast(cfg16, torch.device("cpu")):
+        assert b(data.x_test).dtype == torch.bfloat16
+    fp32, bf16 = _train_steps(a, cfg32, data), _train_steps(b, cfg16, data)
+    assert fp32[-5:].mean() < fp32[:5].mean()
+    # bfloat16 keeps 8 bits of mantissa: over 30 steps the losses stay within 5% of fp32's
+    torch.testing.assert_close(bf16, fp32, rtol=0.05, atol=0.02)
+
+
+def test_channels_last_gives_the_same_outputs():
+    data = tiny_data()
+    torch.manual_seed(0)
+    a = speedrun.build(dataclasses.replace(SMALL, channels_last=False), data, "cpu").eval()
+    b = speedrun.build(SMALL, data, "cpu").eval()
+    b.load_state_dict(a.state_dict())
+    assert b.groups[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    x = data.x_test.contiguous()
+    torch.testing.assert_close(b(x.contiguous(memory_format=torch.channels_last)), a(x), atol=1e-5, rtol=1e-4)
+
+
+needs_compiler = pytest.mark.skipif(
+    shutil.which("c++") is None and shutil.which("g++") is None,
+    reason="torch.compile's CPU backend needs a C++ compiler",
+)
+
+
+@needs_compiler
+def test_compiled_network_matches_eager():
+    data = tiny_data()
+    torch.manual_seed(0)
+    model = speedrun.build(SMALL, data, "cpu").eval()
+    compiled = torch.compile(model)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(data.x_test), model(data.x_test), atol=1e-4, rtol=1e-3)
+
+
+@needs_compiler
+def test_command_line_with_compile_and_device_runs_end_to_end(tiny_root, monkeypatch, tmp_path, capsys):
+    root, _ = tiny_root
+    monkeypatch.setenv("CIFAR10_ROOT", str(root))
+    out = tmp_path / "speedrun-cpu.json"
+    common = ["--profile", "quick", "--device", "cpu", "--epochs", "1"]
+    common += ["--train-images", "1200", "--test-images", "100"]
+    speedrun.main([*common, "--compile", "--seeds", "1", "--out", str(out)])
+    speedrun.main([*common, "--compile", "--seeds", "1", "--first-seed", "1", "--out", str(out)])  # appended
+    printed = capsys.readouterr().out
+    assert "profile: quick | device: cpu" in printed and "over 2 seeds" in printed
+    loaded = speedrun.load_results(out)
+    assert [r["seed"] for r in loaded["runs"]] == [0, 1] and loaded["config"]["compile"] is True
+    assert loaded["meta"]["device"] == "cpu" and loaded["runs"][0]["train_images"] == 1200
+    with pytest.raises(results.ResultsFileError, match="another configuration"):
+        speedrun.main([*common, "--seeds", "1", "--first-seed", "2", "--out", str(out)])  # not compiled
 
 
 def test_results_round_trip(tmp_path):
@@ -107,8 +297,122 @@ def test_results_round_trip(tmp_path):
     mean = sum(r.tta_accuracy for r in runs) / 2
     assert abs(loaded["tta_accuracy_mean"] - mean) < 1e-12 and loaded["meta"]["compile_seconds"] == 1.5
     assert "speedrun-test.json" in speedrun.results_table(tmp_path)
+    assert json.loads(path.read_text())["kind"] == "speedrun"
     path.write_text("{}")
-    import pytest
-
     with pytest.raises(ValueError, match="not a results file"):
         speedrun.load_results(path)
+
+
+def test_paired_differences_and_ablation_table():
+    records = [
+        {"name": "airbench94 (all on)", "seed": 0, "tta_accuracy": 0.90},
+        {"name": "airbench94 (all on)", "seed": 1, "tta_accuracy": 0.92},
+        {"name": "− label smoothing", "seed": 0, "tta_accuracy": 0.88},
+        {"name": "− label smoothing", "seed": 1, "tta_accuracy": 0.91},
+    ]
+    rows = {r["name"]: r for r in speedrun.paired_differences(records)}
+    smoothing = rows["− label smoothing"]
+    assert smoothing["difference"] == pytest.approx(-0.015)  # mean of −0.02 and −0.01
+    assert smoothing["stderr"] == pytest.approx(statistics.stdev([-0.02, -0.01]) / 2**0.5)
+    assert rows["airbench94 (all on)"]["difference"] == 0
+    table = speedrun.ablation_table(records)
+    assert "−1.50 ± 0.50 |" in table.replace("-", "−") and "91.00 ± 1.41" in table  # 3 s.e. < t(1) = 12.7
+    assert not smoothing["clear"]
+    with pytest.raises(ValueError, match="no 'airbench94 \\(all on\\)' row"):
+        speedrun.paired_differences(records[2:])
+
+
+def test_ablation_trains_each_row_from_the_same_seeds(tmp_path):
+    data = tiny_data()
+    cfg = dataclasses.replace(SMALL, epochs=1)
+    names = ["airbench94 (all on)", "− label smoothing"]
+    records = speedrun.ablation(data, cfg, seeds=[0, 1], names=names)
+    assert [(r["name"], r["seed"]) for r in records] == [(n, s) for n in names for s in (0, 1)]
+    path = speedrun.save_ablation(tmp_path / "ablation.json", cfg, records, "cpu", data.source, 192)
+    meta, loaded = speedrun.load_ablation(path)
+    assert loaded == records and meta["train_images"] == 192
+
+
+def test_flop_count_matches_the_convolution_formula_and_airbench():
+    # 2·c_in·c_out·k²·(output pixels) per convolution: the stem at 31×31, each group's first conv
+    # before its pooling (31, 15, 7) and its second after it (15, 7, 3), then the 256 → 10 layer
+    layers = [(3, 24, 2, 31), (24, 64, 3, 31), (64, 64, 3, 15), (64, 256, 3, 15), (256, 256, 3, 7)]
+    layers += [(256, 256, 3, 7), (256, 256, 3, 3)]
+    by_hand = sum(2 * a * b * k * k * h * h for a, b, k, h in layers) + 2 * 256 * 10
+    f = speedrun.flops()
+    assert f["forward"] == pytest.approx(by_hand)
+    assert 2.5 < f["train_step"] / f["forward"] < 3.0  # backward ≈ 2× forward, less the frozen stem's
+    assert f["steps"] == 476 and f["total"] == pytest.approx(f["train"] + f["test"])
+    assert f["train"] == pytest.approx(476 * 1024 * f["train_step"]) and f["test"] == pytest.approx(6e4 * by_hand)
+    assert speedrun.seconds_at(312e12, "A100", 0.5) == pytest.approx(2.0)
+
+
+def test_top_operators_are_shares_of_the_profiled_time():
+    data = tiny_data()
+    top = speedrun.top_operators(data, SMALL, steps=1, rows=5)
+    assert len(top) == 5 and all(0 < share <= 1 for _, share in top)
+    assert [share for _, share in top] == sorted((share for _, share in top), reverse=True)
+    assert any("conv" in name for name, _ in top)
+
+
+def test_gpu_script_refuses_a_machine_without_cuda():
+    import pathlib
+    import subprocess
+    import sys
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the script would run for minutes")
+    script = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu.sh"
+    done = subprocess.run(
+        ["bash", str(script), "test"],
+        capture_output=True,
+        text=True,
+        env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode != 0 and "no CUDA device" in done.stderr
+    assert "--seeds 5" in script.read_text() and "--compile" in script.read_text()
+
+
+def test_appending_refuses_other_data_and_repeated_seeds(tmp_path):
+    data = tiny_data()
+    cfg = dataclasses.replace(SMALL, epochs=1)
+    run = speedrun.train(data, cfg, 0)
+    path = speedrun.save_results(tmp_path / "s.json", cfg, [run], "cpu", None, "copy A")
+    with pytest.raises(results.ResultsFileError, match="other data"):
+        speedrun.save_results(path, cfg, [dataclasses.replace(run, seed=1)], "cpu", None, "copy B")
+    with pytest.raises(results.ResultsFileError, match=r"already holds seed\(s\) \[0\]"):
+        speedrun.save_results(path, cfg, [run], "cpu", None, "copy A")
+    speedrun.save_results(path, cfg, [dataclasses.replace(run, seed=1)], "cpu", None, "copy A")
+    assert [r["seed"] for r in speedrun.load_results(path)["runs"]] == [0, 1]
+    assert "± —" not in speedrun.results_table(tmp_path)
+
+
+def test_ablation_reuses_recipe_runs_and_derives_the_tta_row(monkeypatch):
+    data = tiny_data()
+    cfg = dataclasses.replace(SMALL, epochs=1)
+    reference = [speedrun.train(data, cfg, 0)]
+    trained = []
+    original = speedrun.train
+    monkeypatch.setattr(speedrun, "train", lambda *a, **k: trained.append(a[1]) or original(*a, **k))
+    names = [speedrun.RECIPE, "− 6-view TTA (1 view)"]
+    records = speedrun.ablation(data, cfg, seeds=[0], names=names, reference=reference)
+    assert trained == []  # neither row needs training: TTA does not change the trained network
+    assert records[0]["tta_accuracy"] == reference[0].tta_accuracy
+    assert records[1]["tta_accuracy"] == reference[0].accuracy
+    rows = {r["name"]: r for r in speedrun.paired_differences(records)}
+    assert math.isnan(rows["− 6-view TTA (1 view)"]["stderr"]) and not rows["− 6-view TTA (1 view)"]["clear"]
+    assert "± —" in speedrun.ablation_table(records)
+
+
+def test_paired_cost_compares_the_seeds_two_files_share(tmp_path):
+    data = tiny_data()
+    cfg = dataclasses.replace(SMALL, epochs=1)
+    a = [speedrun.train(data, cfg, s) for s in (0, 1)]
+    b = [dataclasses.replace(a[1], tta_accuracy=a[1].tta_accuracy - 0.03), dataclasses.replace(a[0], seed=7)]
+    pa = speedrun.save_results(tmp_path / "a.json", cfg, a, "cpu", None, "x")
+    pb = speedrun.save_results(tmp_path / "b.json", cfg, b, "cpu", None, "y", {"jpeg_quality": 50})
+    out = speedrun.paired_cost(pa, pb)
+    assert out["seeds"] == [1] and out["cost"] == pytest.approx(3.0) and out["meta"]["jpeg_quality"] == 50
+    pc = speedrun.save_results(tmp_path / "c.json", cfg, [dataclasses.replace(a[0], seed=9)], "cpu", None, "z")
+    with pytest.raises(ValueError, match="share no seed"):
+        speedrun.paired_cost(pa, pc)

@@ -142,6 +142,15 @@ def test_softmax_regression_batch_sizes():
         training.fit_softmax_regression(features * 1e30, y, 600, 1e30, epochs=3, num_classes=3)
 
 
+def test_softmax_regression_synchronizes_around_every_timed_update(monkeypatch):
+    calls = []
+    monkeypatch.setattr(training, "_synchronize", calls.append)
+    x, y = blobs()
+    features = (x.flatten(1).float() - 128) / 64
+    fit = training.fit_softmax_regression(features, y, 100, 0.1, epochs=2, num_classes=3)
+    assert fit["updates"] == 12 and calls == [features.device] * 2 * fit["updates"]
+
+
 class _Blobs:
     """Just enough of a CIFAR10 object for train_sgd."""
 
@@ -261,6 +270,33 @@ def test_run_optimizer_with_schedules_and_divergence(schedule):
 def test_pick_learning_rate_returns_the_lowest_loss():
     best, losses = training.pick_learning_rate(_blob_mlp, _Blobs(), "SGD", [1e-4, 0.1], epochs=2)
     assert best == min(losses, key=losses.get) == 0.1
+
+
+def test_pick_learning_rate_trains_at_the_given_batch_size(monkeypatch):
+    sizes = []
+    run = training.run_optimizer
+
+    def recording(*args, batch_size=64, **kwargs):
+        sizes.append(batch_size)
+        return run(*args, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(training, "run_optimizer", recording)
+    training.pick_learning_rate(_blob_mlp, _Blobs(), "SGD", [1e-3, 0.1], epochs=1, batch_size=16)
+    assert sizes == [16, 16]
+
+
+def test_one_cycle_schedule_keeps_the_momentum():
+    param = torch.nn.Parameter(torch.zeros(2))
+    opt = training.OPTIMIZERS["Momentum"]([param], 0.1)
+    scheduler = training.SCHEDULES["one-cycle"](opt, 20)
+    momenta, rates = [], []
+    for _ in range(20):
+        opt.step()
+        scheduler.step()
+        momenta.append(opt.param_groups[0]["momentum"])
+        rates.append(opt.param_groups[0]["lr"])
+    assert set(momenta) == {0.9}  # only the learning rate cycles
+    assert max(rates) > 10 * min(rates)
 
 
 def test_smoothness_along_path_and_batch_size_runs():

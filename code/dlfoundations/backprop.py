@@ -158,6 +158,30 @@ def kink_margin(mlp: MLP, x) -> float:
     return float(min((np.abs(z).min() for z in zs[:-1]), default=np.inf))
 
 
+def kink_crossings(mlp: MLP, x, h: float = 1e-3) -> int:
+    """How many of the perturbations :func:`numerical_gradient` makes switch some hidden unit on or off.
+
+    Every parameter entry is moved by ``±h`` and ``±2h`` in turn (the stencil's four points), and the
+    on/off pattern ``z > 0`` of every hidden unit on every example is compared with the unperturbed
+    one. For a ReLU network ``0`` means that at every point the stencil evaluates, in every layer, the same
+    units are on as at the unperturbed weights.
+    """
+
+    def pattern():
+        return [z > 0 for z in mlp.forward(x)[0][:-1]]
+
+    reference = pattern()
+    crossings = 0
+    for p in mlp.params:
+        for index in np.ndindex(p.shape):
+            old = p[index]
+            for step in (2 * h, h, -h, -2 * h):
+                p[index] = old + step
+                crossings += any((now != then).any() for now, then in zip(pattern(), reference, strict=True))
+            p[index] = old
+    return crossings
+
+
 def gradient_check(mlp: MLP, x, y, h: float = 1e-3) -> list[float]:
     """Relative error between :meth:`MLP.backward` and centred differences, per parameter."""
     analytic = mlp.backward(x, y)

@@ -119,3 +119,23 @@ class BatchNorm(torch.nn.Module):
         return _Function.apply(
             x, self.gamma, self.beta, self.running_mean, self.running_var, self.training, self.momentum, self.eps
         )
+
+
+def training_losses(
+    model: torch.nn.Module, batches, lr: float, momentum: float = 0.9, dtype: torch.dtype = torch.float64
+) -> list[float]:
+    """Train ``model``, converted to ``dtype``, with SGD on the ``(x, y)`` batches; every step's loss.
+
+    Two models that start from the same weights and see the same batches should produce the same
+    losses; in float64 what is left of a difference between two implementations is rounding.
+    """
+    model = model.to(dtype).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    losses = []
+    for x, y in batches:
+        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

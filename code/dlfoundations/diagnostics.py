@@ -7,11 +7,15 @@ Usage::
     recorder.stats()                          # mean, std, saturation, dead units per layer
     gradient_stats(model_layers)              # gradient norm, std and grad:data ratio per layer
     tracker = UpdateTracker(layers)           # update:data ratio over optimizer steps
+    InputDrift(model, layer, x)               # how one layer's input distribution moves in training
+    train_eval_gap(model, x, batch_size)      # BN: training-mode against evaluation-mode outputs
 
 The initialization and Batch Normalization chapters reuse these.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -197,3 +201,85 @@ def running_statistics_drift(model: torch.nn.Module, x: torch.Tensor) -> float:
         mean, std = a.mean(dim=dims), a.std(dim=dims)
         errors.append(((m.running_mean - mean).abs() / std).mean())
     return torch.stack(errors).mean().item()
+
+
+class InputDrift:
+    """How the distribution of one layer's input moves during training (internal covariate shift).
+
+    Pass it as the ``tracker`` of :func:`dlfoundations.training.train` (or call :meth:`after`
+    after every optimizer step). It records at construction and after every ``every``-th step:
+    ``model`` processes the fixed batch ``x`` in its current mode, without gradients, and the
+    per-unit (per-channel for images) mean and standard deviation of ``layer``'s input are kept.
+    Buffers such as BN's running statistics are restored afterwards, so training is unchanged.
+    """
+
+    def __init__(self, model: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor, every: int = 1):
+        if every < 1:
+            raise ValueError(f"every must be at least 1, not {every}")
+        self.model, self.layer, self.x, self.every = model, layer, x, every
+        self.steps: list[int] = []
+        self.means: list[torch.Tensor] = []
+        self.stds: list[torch.Tensor] = []
+        self._step = 0
+        self.record()
+
+    def before(self) -> None:
+        """Nothing to do before a step (the :class:`UpdateTracker` interface)."""
+
+    def after(self) -> None:
+        self._step += 1
+        if self._step % self.every == 0:
+            self.record()
+
+    def record(self) -> None:
+        saved = {name: b.detach().clone() for name, b in self.model.named_buffers()}
+        captured = []
+        handle = self.layer.register_forward_pre_hook(lambda m, inputs: captured.append(inputs[0].detach()))
+        try:
+            with torch.no_grad():
+                self.model(self.x)
+        finally:
+            handle.remove()
+            with torch.no_grad():
+                for name, b in self.model.named_buffers():
+                    b.copy_(saved[name])
+        a = captured[0]
+        dims = (0,) if a.ndim == 2 else (0, *range(2, a.ndim))
+        self.steps.append(self._step)
+        self.means.append(a.mean(dim=dims))
+        self.stds.append(a.std(dim=dims))
+
+    def drift(self) -> dict:
+        """Per record, relative to the first: ``mean_shift = ‖μ_t − μ_0‖ / ‖s_0‖`` and
+        ``std_change = ‖s_t − s_0‖ / ‖s_0‖`` (vectors over the units), with ``step``."""
+        scale = self.stds[0].norm()
+        return {
+            "step": list(self.steps),
+            "mean_shift": [((m - self.means[0]).norm() / scale).item() for m in self.means],
+            "std_change": [((s - self.stds[0]).norm() / scale).item() for s in self.stds],
+        }
+
+
+def train_eval_gap(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> float:
+    """How far training-mode outputs are from evaluation-mode ones: ``‖f_train − f_eval‖ / ‖f_eval‖``.
+
+    Evaluation mode normalizes with BN's running statistics; training mode with the statistics
+    of each batch of ``batch_size`` rows of ``x`` (a trailing incomplete batch is left out). A
+    copy runs in training mode, so ``model`` and its running statistics are left unchanged.
+    """
+    if batch_size < 2:
+        raise ValueError(f"training mode needs batches of at least 2, not {batch_size}")
+    n = len(x) // batch_size * batch_size
+    if n == 0:
+        raise ValueError(f"x has {len(x)} rows, fewer than one batch of {batch_size}")
+    x = x[:n]
+    was_training = model.training
+    probe = copy.deepcopy(model).train()
+    model.eval()
+    try:
+        with torch.no_grad():
+            reference = model(x)
+            trained = torch.cat([probe(part) for part in x.split(batch_size)])
+    finally:
+        model.train(was_training)
+    return ((trained - reference).norm() / reference.norm()).item()

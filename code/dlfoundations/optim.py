@@ -184,6 +184,21 @@ def cosine_decay(lr0: float, epoch: int, total: int, lr_min: float = 0.0) -> flo
     return lr_min + 0.5 * (lr0 - lr_min) * (1 + math.cos(math.pi * epoch / total))
 
 
+def triangle(step: int, total: int, start: float = 0.0, peak: float = 0.5, end: float = 0.0) -> float:
+    """Piecewise-linear multiplier: ``start`` at step 0, 1 at step ``⌊peak·total⌋``, ``end`` at ``total``.
+
+    With ``start = end = 0`` and ``peak = 0.5`` it is the triangular cyclical schedule (Smith 2017);
+    ``start = 1/25``, ``end = 1/25000`` is OneCycleLR's linear variant with ``final_div_factor=1e3``
+    (up to where it puts the peak: step ``pct_start·total_steps − 1``); airbench uses ``0.2, 0.23, 0.07``.
+    """
+    if total <= 0:
+        raise ValueError(f"a schedule needs at least one step, not {total}")
+    top = int(peak * total)
+    if step <= top:
+        return start + (1.0 - start) * step / top if top > 0 else 1.0
+    return 1.0 + (end - 1.0) * min(step - top, total - top) / (total - top)
+
+
 def torch_schedule(scheduler_class, epochs: int, lr0: float = 1.0, **options) -> list[float]:
     """The learning rates a ``torch.optim.lr_scheduler`` class gives over ``epochs`` epochs."""
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr0)

@@ -218,12 +218,12 @@ def animation_html(animation) -> str:
     return html
 
 
-def schedules(rates: dict, ax=None):
-    """Learning rate against epoch for several schedules."""
+def schedules(rates: dict, ax=None, xlabel: str = "epoch", ylabel: str = "learning rate"):
+    """Learning rate (or its multiplier) against epoch (or step) for several schedules."""
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     for name, values in rates.items():
         ax.plot(values, label=name)
-    ax.set(xlabel="epoch", ylabel="learning rate")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
@@ -353,10 +353,11 @@ def filters(weight: torch.Tensor, title: str | None = None, columns: int = 8):
 def computational_graph(layers: int = 3, ax=None):
     """The computational graph of an ``layers``-layer network, forward above and backward below.
 
-    Nodes ``x = a⁰ → z¹ → a¹ → … → zᴸ → L``; forward arrows are labelled with the
+    Nodes ``x = a⁰ → z¹ → a¹ → … → zᴰ → L``; forward arrows are labelled with the
     operation (``Wˡ·+bˡ``, ``h``), backward arrows with the Jacobian-vector product each
-    node applies to the incoming gradient (``Wˡᵀ``, ``diag h′(zˡ)``). Drawn with matplotlib
-    only. Returns the axes.
+    node applies to the incoming gradient (``Wˡᵀ``, ``diag h′(zˡ)``); the arrow out of ``L``
+    carries ``δᴰ`` itself. Each weight matrix ``Wˡ`` is a leaf above its ``zˡ``, and the
+    gradient that reaches it is ``δˡ aˡ⁻¹ᵀ``. Drawn with matplotlib only. Returns the axes.
     """
     if layers < 1:
         raise ValueError(f"layers must be at least 1, not {layers}")
@@ -374,18 +375,11 @@ def computational_graph(layers: int = 3, ax=None):
     forward.append("loss")
     backward.append("$\\boldsymbol{\\delta}^{" + str(layers) + "}$")
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 * len(nodes), 2.6))
+        _, ax = plt.subplots(figsize=(1.5 * len(nodes), 3.6))
     xs = np.arange(len(nodes)) * 1.5
+    box = dict(boxstyle="round,pad=0.4", facecolor="#e8f0fe", edgecolor="#3b6fd8")
     for x, name in zip(xs, nodes, strict=True):
-        ax.text(
-            x,
-            0,
-            name,
-            ha="center",
-            va="center",
-            fontsize=13,
-            bbox=dict(boxstyle="round,pad=0.4", facecolor="#e8f0fe", edgecolor="#3b6fd8"),
-        )
+        ax.text(x, 0, name, ha="center", va="center", fontsize=13, bbox=box)
     for i, (f, b) in enumerate(zip(forward, backward, strict=True)):
         a, c = xs[i] + 0.35, xs[i + 1] - 0.35
         ax.annotate("", xy=(c, 0.12), xytext=(a, 0.12), arrowprops=dict(arrowstyle="->", color="#3b6fd8"))
@@ -393,9 +387,17 @@ def computational_graph(layers: int = 3, ax=None):
         ax.annotate("", xy=(a, -0.12), xytext=(c, -0.12), arrowprops=dict(arrowstyle="->", color="#c0392b"))
         if b:
             ax.text((a + c) / 2, -0.45, b, ha="center", fontsize=9, color="#c0392b")
+    for k in range(1, layers + 1):  # the weight leaves, above z^k
+        x = xs[2 * k - 1]
+        ax.text(x, 1.2, f"$W^{{{k}}}$", ha="center", va="center", fontsize=13, bbox=box)
+        ax.annotate("", xy=(x - 0.1, 0.25), xytext=(x - 0.1, 0.95), arrowprops=dict(arrowstyle="->", color="#3b6fd8"))
+        ax.annotate("", xy=(x + 0.1, 0.95), xytext=(x + 0.1, 0.25), arrowprops=dict(arrowstyle="->", color="#c0392b"))
+        below = f"\\mathbf{{a}}^{{{k - 1}\\top}}" if k > 1 else "\\mathbf{x}^{\\top}"
+        label = f"$\\boldsymbol{{\\delta}}^{{{k}}}{below}$"
+        ax.text(x + 0.18, 0.62, label, ha="left", va="center", fontsize=9, color="#c0392b")
     ax.text(xs[0] - 0.6, 0.32, "forward", ha="right", fontsize=9, color="#3b6fd8")
     ax.text(xs[0] - 0.6, -0.45, "backward", ha="right", fontsize=9, color="#c0392b")
-    ax.set(xlim=(xs[0] - 1.6, xs[-1] + 0.6), ylim=(-0.8, 0.7))
+    ax.set(xlim=(xs[0] - 1.6, xs[-1] + 0.6), ylim=(-0.8, 1.5))
     ax.axis("off")
     return ax
 

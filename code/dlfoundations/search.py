@@ -105,6 +105,36 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+# two-sided 95% quantiles of Student's t distribution, t_{0.975, df} (standard tables)
+_T975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    12: 2.179,
+    15: 2.131,
+    20: 2.086,
+    30: 2.042,
+}
+
+
+def t_critical(df: int) -> float:
+    """``t_{0.975, df}``: a mean difference over ``df + 1`` paired values is significant at the 5% level
+    (two-sided) when it exceeds this many standard errors. Between tabulated ``df`` the next smaller
+    one is used (a slightly stricter test); above 30, 1.96."""
+    if df < 1:
+        raise ValueError(f"a t-test needs at least 1 degree of freedom, not {df}")
+    if df > 30:
+        return 1.96
+    return _T975[max(k for k in _T975 if k <= df)]
+
+
 def expected_max_normal(k: int, points: int = 20_001) -> float:
     """``E[max of k independent standard normals]``, by the integral of ``z k phi(z) Phi(z)^(k-1)``."""
     import torch
