@@ -96,3 +96,38 @@ def test_experiments_run_on_tiny_data(tiny_root, monkeypatch):
     assert len(rows) == 2 and rows[0]["val"] >= rows[1]["val"]
     rec, _ = experiments.tuned_finalist(dataset, s)
     assert rec.target == 70.0 and len(rec.val) == 2 and rec.train_images == 200
+
+
+def test_merge_appends_seeds_to_the_same_run_and_refuses_repeats():
+    settings = {"widths": (64, 128), "lr": 1e-4}
+    old = [
+        record(
+            seeds=[100],
+            val=[0.6],
+            best_val=[0.61],
+            test=[0.59],
+            best_checkpoint_test=[0.58],
+            seconds_per_epoch=[3.0],
+            settings=settings,
+        )
+    ]
+    listed = {"widths": [64, 128], "lr": 1e-4}  # as it reads back from JSON
+    new = [
+        record(
+            seeds=[101],
+            val=[0.7],
+            best_val=[0.71],
+            test=[0.69],
+            best_checkpoint_test=[0.68],
+            seconds_per_epoch=[4.0],
+            settings=listed,
+        ),
+        record(experiment="other", seeds=[101]),
+    ]
+    merged = results.merge(old, new)
+    assert [r.experiment for r in merged] == ["wide ConvNet", "other"]
+    assert merged[0].seeds == [100, 101] and merged[0].val == [0.6, 0.7] and merged[0].seconds_per_epoch == [3.0, 4.0]
+    assert old[0].seeds == [100]  # the old records are not changed in place
+    with pytest.raises(results.ResultsFileError, match="already holds seed"):
+        results.merge(merged, [record(seeds=[101], settings=settings)])
+    assert len(results.merge(old, [record(seeds=[100], epochs=5)])) == 2  # another size is another run

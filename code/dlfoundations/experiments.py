@@ -445,6 +445,9 @@ CONV_GRID = {"lr": [1e-3, 3e-4, 1e-4], "weight_decay": [1e-4, 1e-5]}
 REPORT_FC_BEST = 57.4  # hidden 4000, lr 1e-4, weight decay 1e-4, best of ~70 validation checks
 REPORT_CONV_BEST = 66.3  # channels (128, 64), lr 1e-4, weight decay 1e-5
 TARGET_TUNED = 70.0  # CS231n: at least 70% validation accuracy within 10 epochs
+# The configurations the report's own searches picked at full size; without a search, the finalists train these.
+REPORT_FC_CONFIG = {"hidden": 4000, "lr": 1e-4, "weight_decay": 1e-4}
+REPORT_CONV_CONFIG = {"lr": 1e-4, "weight_decay": 1e-5}
 
 
 def subset(dataset, num_train: int):
@@ -567,6 +570,22 @@ def tuned_finalist(dataset, s: config.Settings) -> tuple[Record, list[Run]]:
         TARGET_TUNED,
         dataclasses.asdict(recipe),
     )
+
+
+def chapter10_records(dataset, s: config.Settings, searched: bool = True, verbose: bool = True):
+    """Chapter 10's three finalists as ``(record, runs)``, one at a time (so a caller can save each as it ends).
+
+    ``searched=True`` searches first and re-runs the top configurations (:func:`finalists`); ``searched=False``
+    trains the report's own picks (:data:`REPORT_FC_CONFIG`, :data:`REPORT_CONV_CONFIG`), the way to run the
+    finalists at the report's size on a machine too slow for the search.
+    """
+    if searched:
+        yield finalists(dataset, s, fc_search(dataset, s, verbose=verbose), "fc")[0]
+        yield finalists(dataset, s, conv_search(dataset, s, verbose=verbose), "conv")[0]
+    else:
+        yield fc_finalist(dataset, s, REPORT_FC_CONFIG)
+        yield conv_finalist(dataset, s, REPORT_CONV_CONFIG)
+    yield tuned_finalist(dataset, s)
 
 
 # --------------------------------------------------------------------------- the data itself: JPEG re-encoding

@@ -1,6 +1,8 @@
 """Run the CIFAR-10 experiments of chapters 07–10 and write a results file.
 
     python -m dlfoundations.reproduce --profile full --out results/full-h100.json
+    python -m dlfoundations.reproduce --profile full --only 10 --no-search --seeds 1 --first-seed 0 --append \
+        --out results/full-cpu-10.json   # chapter 10's finalists at the report's size, one seed per session
     torchrun --nproc-per-node 2 -m dlfoundations.reproduce --profile standard --only 08 --out results/x.json
 
 Under ``torchrun`` the processes train data-parallel (:mod:`dlfoundations.distributed`): each takes its
@@ -38,6 +40,15 @@ def main(argv: list[str] | None = None) -> Path:
         help="comma-separated chapters to run (default: 07,08,09,10); 'jpeg' adds the JPEG re-encoding runs",
     )
     parser.add_argument("--weights", type=Path, help="also save every run's final weights (state_dict) here")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="start the seeds here (finalists: 100 more), to add seeds later"
+    )
+    parser.add_argument(
+        "--append", action="store_true", help="add these seeds to the same runs in --out (one seed per session)"
+    )
+    parser.add_argument(
+        "--no-search", action="store_true", help="chapter 10: train the report's picked configurations, no search"
+    )
     args = parser.parse_args(argv)
     os.environ["DLF_PROFILE"] = args.profile
 
@@ -57,16 +68,26 @@ def main(argv: list[str] | None = None) -> Path:
         if distributed.world_size() > 1:
             print(f"data-parallel over {distributed.world_size()} processes ({torch.distributed.get_backend()})")
     chapters = args.only.split(",")
+    s = config.dataclasses.replace(s, seed=s.seed + args.first_seed)
     seeds = list(range(s.seed, s.seed + (args.seeds or s.final_seeds)))
     records = []
     meta = {**results.metadata(device), "processes": distributed.world_size()}
+    earlier: list = []
+    if args.append and args.out.exists():
+        old_meta, earlier = results.load(args.out)
+        meta["appended"] = old_meta.get("appended", []) + [{k: old_meta.get(k) for k in ("date", "commit", "seconds")}]
+        planned = set(seeds) | ({x + experiments.FINALIST_SEED_BASE for x in seeds} if "10" in chapters else set())
+        taken = planned & {seed for r in earlier if r.chapter in chapters for seed in r.seeds}
+        if taken:
+            raise SystemExit(f"{args.out} already holds seed(s) {sorted(taken)}: choose another --first-seed")
 
     def keep(outcome):
         record, runs = outcome
         if not main_process:
             return
         records.append(record)
-        results.save(args.out, records, meta)  # after every experiment, so a cut-off run keeps what it did
+        results.save(args.out, results.merge(earlier, records), meta)  # after every experiment: a cut-off run
+        # keeps what it did
         if args.weights:
             args.weights.mkdir(parents=True, exist_ok=True)
             for run in runs:
@@ -82,16 +103,13 @@ def main(argv: list[str] | None = None) -> Path:
             keep(outcome)
     if "10" in chapters:
         s = config.dataclasses.replace(s, final_seeds=len(seeds))
-        fc_rows = experiments.fc_search(dataset, s, verbose=main_process)
-        keep(experiments.finalists(dataset, s, fc_rows, "fc")[0])  # the best of the top three, over the seeds
-        conv_rows = experiments.conv_search(dataset, s, verbose=main_process)
-        keep(experiments.finalists(dataset, s, conv_rows, "conv")[0])
-        keep(experiments.tuned_finalist(dataset, s))
+        for outcome in experiments.chapter10_records(dataset, s, searched=not args.no_search, verbose=main_process):
+            keep(outcome)
     meta["seconds"] = round(time.perf_counter() - start, 1)
     distributed.teardown()
     if not main_process:
         return args.out
-    path = results.save(args.out, records, meta)
+    path = results.save(args.out, results.merge(earlier, records), meta)
     print(f"wrote {path} ({len(records)} experiments, {meta['seconds']:.0f} s)")
     return path
 

@@ -107,6 +107,25 @@ def save(path: str | Path, records: list[Record], meta: dict) -> Path:
     return write(path, COURSE, [dataclasses.asdict(r) for r in records], meta)
 
 
+def merge(old: list[Record], new: list[Record]) -> list[Record]:
+    """``old`` with the seeds of ``new`` appended to the record of the same run (name, settings and sizes);
+    records of runs ``old`` lacks are added. A seed that a record already holds is an error."""
+    same = ("experiment", "settings", "epochs", "train_images", "profile", "device")
+    merged = [dataclasses.replace(r) for r in old]
+    for record in new:
+        key = json.dumps([getattr(record, f) for f in same], sort_keys=True)  # tuples and lists alike
+        match = next((r for r in merged if json.dumps([getattr(r, f) for f in same], sort_keys=True) == key), None)
+        if match is None:
+            merged.append(record)
+            continue
+        repeated = set(match.seeds) & set(record.seeds)
+        if repeated:
+            raise ResultsFileError(f"{record.experiment!r} already holds seed(s) {sorted(repeated)}; use --first-seed")
+        for field in ("seeds", "val", "best_val", "test", "best_checkpoint_test", "seconds_per_epoch", "train"):
+            setattr(match, field, getattr(match, field) + getattr(record, field))
+    return merged
+
+
 def load(path: str | Path) -> tuple[dict, list[Record]]:
     """``(meta, records)`` of a ``"course"`` results file, with an error naming the file if it is malformed."""
     meta, raw = read(path, COURSE)
