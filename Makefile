@@ -56,7 +56,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## make data: make sure CIFAR-10 is where the chapters look (downloads it unless CIFAR10_ROOT holds it)
 data: $(STAMP)
-	$(PY) -c "from dlfoundations import data; print('CIFAR-10:', data.ensure_cifar10())"
+	$(PY) -c "from dlfoundations import cifar10_files; print('CIFAR-10:', cifar10_files.ensure_cifar10())"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import nbformat
-from common import table, write
+from common import write
 from nbclient import NotebookClient
+
+from dlfoundations.book import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +47,7 @@ def main() -> None:
     total = sum(r["seconds"] for r in rows)
     print()
     print(
-        table(
+        markdown_table(
             ["notebook", "seconds", "status"],
             [[r["notebook"], f"{r['seconds']:.1f}", r["status"]] for r in rows] + [["total", f"{total:.1f}", ""]],
         )

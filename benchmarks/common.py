@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts: repeated timing, tables, JSON output."""
+"""Shared helpers of the benchmark scripts: repeated timing and JSON output (tables: book.markdown_table)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
-from dlfoundations import results
-
-
-def sync(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
+from dlfoundations import config, results
 
 
 def repeat(fn, repeats: int = 3, warmup: int = 1) -> dict:
@@ -28,17 +21,11 @@ def repeat(fn, repeats: int = 3, warmup: int = 1) -> dict:
 
 def timed(fn, device) -> float:
     """Seconds taken by ``fn()``, with the device synchronized before and after."""
-    sync(device)
+    config.synchronize(device)
     start = time.perf_counter()
     fn()
-    sync(device)
+    config.synchronize(device)
     return time.perf_counter() - start
-
-
-def table(header: list[str], rows: list[list]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def write(path: str | Path | None, name: str, rows: list[dict], device) -> None:

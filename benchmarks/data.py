@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from common import repeat, table, write
+from common import repeat, write
 
-from dlfoundations import config, data
+from dlfoundations import config, data, dataloaders
+from dlfoundations.book import markdown_table
 
 
 def main() -> None:
@@ -26,12 +27,12 @@ def main() -> None:
     cifar = data.load_cifar10(device=args.device, num_train=args.images, num_val=1000, num_test=1000)
     host = data.load_cifar10(device="cpu", num_train=args.images, num_val=1000, num_test=1000)
     routes = {  # the DataLoader routes read PIL images on the host and move each batch to the device
-        "DataLoader, 0 workers": lambda: data.dataloader(host, "train", 64, shuffle=True, num_workers=0),
-        "DataLoader, 2 workers": lambda: data.dataloader(host, "train", 64, shuffle=True, num_workers=2),
-        "DataLoader + crop/flip, 0 workers": lambda: data.dataloader(
+        "DataLoader, 0 workers": lambda: dataloaders.dataloader(host, "train", 64, shuffle=True, num_workers=0),
+        "DataLoader, 2 workers": lambda: dataloaders.dataloader(host, "train", 64, shuffle=True, num_workers=2),
+        "DataLoader + crop/flip, 0 workers": lambda: dataloaders.dataloader(
             host, "train", 64, shuffle=True, augment=True, num_workers=0
         ),
-        "DataLoader + crop/flip, 2 workers": lambda: data.dataloader(
+        "DataLoader + crop/flip, 2 workers": lambda: dataloaders.dataloader(
             host, "train", 64, shuffle=True, augment=True, num_workers=2
         ),
         "Batches": lambda: cifar.batches("train", 64, shuffle=True),
@@ -40,7 +41,7 @@ def main() -> None:
     rows = []
     for name, make in routes.items():
         rate = repeat(
-            lambda make=make: data.time_pipeline(make(), args.device, warmup=2)["images_per_second"],
+            lambda make=make: dataloaders.time_pipeline(make(), args.device, warmup=2)["images_per_second"],
             args.repeats,
             warmup=0,
         )
@@ -49,7 +50,7 @@ def main() -> None:
     base = {False: rows[0]["median"], True: rows[2]["median"]}
     print()
     print(
-        table(
+        markdown_table(
             ["route", "images/s (median)", "min", "max", "× DataLoader (0 workers)"],
             [
                 [

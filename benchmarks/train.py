@@ -14,9 +14,10 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import repeat, sync, table, write
+from common import repeat, write
 
 from dlfoundations import config, models, speedrun
+from dlfoundations.book import markdown_table
 
 
 def networks():
@@ -33,7 +34,7 @@ def throughput(model, optimizer, batch, steps, dtype, device):
     y = torch.randint(0, 10, (batch,), device=device)
 
     def run():
-        sync(device)
+        config.synchronize(device)
         start = time.perf_counter()
         for _ in range(steps):
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
@@ -41,7 +42,7 @@ def throughput(model, optimizer, batch, steps, dtype, device):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        sync(device)
+        config.synchronize(device)
         return steps * batch / (time.perf_counter() - start)
 
     return run
@@ -90,7 +91,7 @@ def main() -> None:
                 print(f"{name} {mode} {precision}: {rate['median']:,.0f} images/s", flush=True)
     print()
     print(
-        table(
+        markdown_table(
             ["network", "mode", "precision", "batch", "images/s", "min", "max", "s/epoch (49k)", "compile s"],
             [
                 [

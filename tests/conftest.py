@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from dlfoundations import data
+from dlfoundations import cifar10_files
 
 PER_BATCH = 240  # 5 training batches -> 1,200 images: 200 train + the 1,000-image validation pool
 TEST_IMAGES = 100
@@ -29,16 +29,16 @@ def write_batch(path, images: np.ndarray, labels, style: str = "official") -> No
 def tiny_root(tmp_path):
     """A folder holding ``cifar-10-batches-py/`` with random images; returns (root, images, labels)."""
     rng = np.random.default_rng(0)
-    folder = tmp_path / data.FOLDER
+    folder = tmp_path / cifar10_files.FOLDER
     folder.mkdir()
     train_x = rng.integers(0, 256, size=(5 * PER_BATCH, 3, 32, 32), dtype=np.uint8)
     train_y = rng.integers(0, 10, size=5 * PER_BATCH)
     test_x = rng.integers(0, 256, size=(TEST_IMAGES, 3, 32, 32), dtype=np.uint8)
     test_y = rng.integers(0, 10, size=TEST_IMAGES)
-    for i, name in enumerate(data.TRAIN_FILES):
+    for i, name in enumerate(cifar10_files.TRAIN_FILES):
         part = slice(i * PER_BATCH, (i + 1) * PER_BATCH)
         write_batch(folder / name, train_x[part], train_y[part], style="official" if i % 2 == 0 else "mirror")
-    write_batch(folder / data.TEST_FILE, test_x, test_y)
+    write_batch(folder / cifar10_files.TEST_FILE, test_x, test_y)
     return tmp_path, (train_x, train_y, test_x, test_y)
 
 

@@ -5,6 +5,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from dlfoundations import augmentation, data
+from dlfoundations.batches import Batches
 
 
 def images(n=16, size=8, seed=0, dtype=torch.uint8):
@@ -129,7 +130,7 @@ def test_augmentation_draws_on_the_images_device():
 
 def test_augmented_batches_are_crops_and_flips_of_the_originals():
     x = images(16, size=32)
-    batches = data.Batches(x, torch.arange(16), 16, mean=(0,) * 3, std=(1 / 255,) * 3, augment=True, seed=3)
+    batches = Batches(x, torch.arange(16), 16, mean=(0,) * 3, std=(1 / 255,) * 3, augment=True, seed=3)
     (out, labels), _ = next(iter(batches)), None
     out = out.round().to(torch.uint8)
     for o, i in zip(out, x, strict=True):

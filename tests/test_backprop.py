@@ -78,7 +78,7 @@ def test_kink_crossings_sees_units_in_every_layer():
     net = backprop.MLP.create([2, 3, 3, 2], "relu", seed=0)
     for b in net.b[:-1]:
         b += 10.0  # every hidden unit far on: no perturbation of 2e-3 switches one off
-    assert backprop.kink_crossings(net, x) == 0 and backprop.kink_margin(net, x) > 1
+    assert backprop.kink_crossings(net, x) == 0
     zs, _ = net.forward(x)
     net.b[1][0] -= zs[1][0, 0] - 1e-4  # a second-layer unit just above its kink on the first example
     assert net.forward(x)[0][1][0, 0] == pytest.approx(1e-4)

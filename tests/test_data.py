@@ -10,18 +10,21 @@ import pytest
 import torch
 
 from conftest import PER_BATCH, write_batch
-from dlfoundations import data
+from dlfoundations import cifar10_files, data, dataloaders
+from dlfoundations.batches import Batches
 
 MIRROR = os.environ.get("CIFAR10_ROOT")  # read before the autouse fixture hides it from each test
 
 
 def test_read_batch_official_layout(tiny_root):
     root, (train_x, train_y, _, _) = tiny_root
-    images, labels = data.read_batch(root / data.FOLDER / "data_batch_1")  # Python-2 style, bytes keys
+    images, labels = cifar10_files.read_batch(
+        root / cifar10_files.FOLDER / "data_batch_1"
+    )  # Python-2 style, bytes keys
     assert images.shape == (PER_BATCH, 3, 32, 32) and images.dtype == np.uint8
     np.testing.assert_array_equal(images, train_x[:PER_BATCH])
     np.testing.assert_array_equal(labels, train_y[:PER_BATCH])
-    images, labels = data.read_batch(root / data.FOLDER / "data_batch_2")  # protocol 4, str keys
+    images, labels = cifar10_files.read_batch(root / cifar10_files.FOLDER / "data_batch_2")  # protocol 4, str keys
     np.testing.assert_array_equal(images, train_x[PER_BATCH : 2 * PER_BATCH])
 
 
@@ -36,8 +39,8 @@ def test_foreign_global_is_refused_without_running(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps({"data": _Exploit(), "labels": [0]}, protocol=2))
-    with pytest.raises(data.UnsafePickleError, match=r"os\.system|posix\.system") as error:
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.UnsafePickleError, match=r"os\.system|posix\.system") as error:
+        cifar10_files.read_batch(path)
     assert str(path) in str(error.value)
     assert not (tmp_path / "EXPLOITED").exists()
 
@@ -48,32 +51,32 @@ def test_only_array_globals_are_allowed(tmp_path, global_name):
     path = tmp_path / "batch"
     # protocol-0 GLOBAL opcode naming the global, then STOP
     path.write_bytes(f"c{module}\n{name}\n.".encode())
-    with pytest.raises(data.UnsafePickleError, match=name):
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.UnsafePickleError, match=name):
+        cifar10_files.read_batch(path)
 
 
 def test_truncated_batch_names_the_file(tiny_root):
     root, _ = tiny_root
-    path = root / data.FOLDER / "data_batch_3"
+    path = root / cifar10_files.FOLDER / "data_batch_3"
     path.write_bytes(path.read_bytes()[:5000])
-    with pytest.raises(data.CorruptBatchError, match="data_batch_3.*truncated or corrupt"):
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.CorruptBatchError, match="data_batch_3.*truncated or corrupt"):
+        cifar10_files.read_batch(path)
 
 
 def test_wrong_shapes_and_labels_are_rejected(tmp_path):
     path = tmp_path / "bad"
     write_batch(path, np.zeros((4, 1000), np.uint8), [0, 1, 2, 3])
-    with pytest.raises(data.CorruptBatchError, match=r"bad.*\(N, 3072\)"):
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.CorruptBatchError, match=r"bad.*\(N, 3072\)"):
+        cifar10_files.read_batch(path)
     write_batch(path, np.zeros((4, 3, 32, 32), np.uint8), [0, 1, 2, 10])
-    with pytest.raises(data.CorruptBatchError, match=r"bad.*0\.\.9"):
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.CorruptBatchError, match=r"bad.*0\.\.9"):
+        cifar10_files.read_batch(path)
     write_batch(path, np.zeros((4, 3, 32, 32), np.uint8), [0, 1, 2])
-    with pytest.raises(data.CorruptBatchError, match="labels"):
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.CorruptBatchError, match="labels"):
+        cifar10_files.read_batch(path)
     write_batch(path, np.zeros((4, 3, 32, 32), np.float32).astype(np.uint16), [0, 1, 2, 3])
-    with pytest.raises(data.CorruptBatchError, match="uint8"):
-        data.read_batch(path)
+    with pytest.raises(cifar10_files.CorruptBatchError, match="uint8"):
+        cifar10_files.read_batch(path)
 
 
 def test_load_cifar10_splits(tiny_root):
@@ -105,26 +108,26 @@ def test_load_cifar10_sizes_come_from_the_profile(tiny_root, monkeypatch):
 
 
 def test_root_precedence(monkeypatch, tmp_path):
-    assert data.resolve_root(tmp_path) == (tmp_path, "argument")
+    assert cifar10_files.resolve_root(tmp_path) == (tmp_path, "argument")
     monkeypatch.setenv("CIFAR10_ROOT", str(tmp_path / "env"))
-    assert data.resolve_root() == (tmp_path / "env", "CIFAR10_ROOT")
+    assert cifar10_files.resolve_root() == (tmp_path / "env", "CIFAR10_ROOT")
     monkeypatch.delenv("CIFAR10_ROOT")
-    assert data.resolve_root() == (tmp_path / "cache" / "dlfoundations" / "cifar10", "user cache")
+    assert cifar10_files.resolve_root() == (tmp_path / "cache" / "dlfoundations" / "cifar10", "user cache")
 
 
 def test_missing_data_says_where_to_put_it(tmp_path, monkeypatch):
     def offline(path, url, md5):
         raise OSError("network unreachable")
 
-    monkeypatch.setattr(data, "_download", offline)
-    with pytest.raises(data.DataNotFoundError) as error:
+    monkeypatch.setattr(cifar10_files, "_download", offline)
+    with pytest.raises(cifar10_files.DataNotFoundError) as error:
         data.load_cifar10(tmp_path / "nowhere", device="cpu")
     message = str(error.value)
     assert "network unreachable" in message
-    assert str(tmp_path / "nowhere" / data.FOLDER / "data_batch_1") in message
-    assert "CIFAR10_ROOT" in message and "CIFAR10_URL" in message and data.ARCHIVE_MD5 in message
-    with pytest.raises(data.DataNotFoundError, match="download=False"):
-        data.ensure_cifar10(tmp_path / "nowhere", download=False)
+    assert str(tmp_path / "nowhere" / cifar10_files.FOLDER / "data_batch_1") in message
+    assert "CIFAR10_ROOT" in message and "CIFAR10_URL" in message and cifar10_files.ARCHIVE_MD5 in message
+    with pytest.raises(cifar10_files.DataNotFoundError, match="download=False"):
+        cifar10_files.ensure_cifar10(tmp_path / "nowhere", download=False)
 
 
 # --------------------------------------------------------------------------- downloading, from file:// archives
@@ -133,21 +136,23 @@ def test_missing_data_says_where_to_put_it(tmp_path, monkeypatch):
 def make_archive(folder, path):
     """``cifar-10-python.tar.gz`` as the official one is laid out, from a decoded ``cifar-10-batches-py/``."""
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-        tar.add(folder, arcname=data.FOLDER)
+        tar.add(folder, arcname=cifar10_files.FOLDER)
     return path, hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def untouched(target):
     """Nothing a later run could trust: no data folder, no half-extracted scratch, no partial download."""
     leftovers = [p.name for p in target.iterdir()] if target.exists() else []
-    return not [name for name in leftovers if name.startswith((data.FOLDER, ".cifar")) or name.endswith(".part")]
+    return not [
+        name for name in leftovers if name.startswith((cifar10_files.FOLDER, ".cifar")) or name.endswith(".part")
+    ]
 
 
 @pytest.fixture
 def tiny_archive(tiny_root, tmp_path):
     root, arrays = tiny_root
     (tmp_path / "mirror").mkdir()
-    archive, md5 = make_archive(root / data.FOLDER, tmp_path / "mirror" / data.ARCHIVE)
+    archive, md5 = make_archive(root / cifar10_files.FOLDER, tmp_path / "mirror" / cifar10_files.ARCHIVE)
     return archive, md5, arrays
 
 
@@ -155,9 +160,9 @@ def test_download_from_a_file_url_checks_md5_and_unpacks(tiny_archive, tmp_path,
     archive, md5, (train_x, *_) = tiny_archive
     target = tmp_path / "fresh"
     monkeypatch.setenv("CIFAR10_URL", archive.as_uri())
-    assert data.ensure_cifar10(target, md5=md5) == target / data.FOLDER
-    assert sorted(p.name for p in target.iterdir()) == [data.FOLDER], "archive and scratch folders are removed"
-    images, _ = data.read_batch(target / data.FOLDER / "data_batch_1")
+    assert cifar10_files.ensure_cifar10(target, md5=md5) == target / cifar10_files.FOLDER
+    assert sorted(p.name for p in target.iterdir()) == [cifar10_files.FOLDER], "archive and scratch folders are removed"
+    images, _ = cifar10_files.read_batch(target / cifar10_files.FOLDER / "data_batch_1")
     np.testing.assert_array_equal(images, train_x[: len(images)])
     assert "CIFAR-10 from" in capsys.readouterr().err, "a progress bar names the source"
 
@@ -165,12 +170,15 @@ def test_download_from_a_file_url_checks_md5_and_unpacks(tiny_archive, tmp_path,
 def test_the_official_md5_is_required_whatever_the_source(tiny_archive, tmp_path):
     archive, md5, _ = tiny_archive
     target = tmp_path / "fresh"
-    with pytest.raises(data.DownloadError) as error:
-        data.ensure_cifar10(target, url=archive.as_uri())  # the official md5, which a tiny archive lacks
+    with pytest.raises(cifar10_files.DownloadError) as error:
+        cifar10_files.ensure_cifar10(target, url=archive.as_uri())  # the official md5, which a tiny archive lacks
     message = str(error.value)
-    assert f"has md5 {md5}, expected {data.ARCHIVE_MD5}" in message and str(target / data.ARCHIVE) in message
+    assert (
+        f"has md5 {md5}, expected {cifar10_files.ARCHIVE_MD5}" in message
+        and str(target / cifar10_files.ARCHIVE) in message
+    )
     assert "cut off" in message and "CIFAR10_URL" in message
-    assert untouched(target) and not (target / data.ARCHIVE).exists(), "a bad archive is deleted"
+    assert untouched(target) and not (target / cifar10_files.ARCHIVE).exists(), "a bad archive is deleted"
 
 
 def test_a_truncated_archive_is_rejected(tiny_archive, tmp_path):
@@ -178,12 +186,12 @@ def test_a_truncated_archive_is_rejected(tiny_archive, tmp_path):
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     target = tmp_path / "fresh"
-    with pytest.raises(data.DownloadError, match=f"expected {md5}"):  # caught by the checksum ...
-        data.ensure_cifar10(target, url=cut.as_uri(), md5=md5)
+    with pytest.raises(cifar10_files.DownloadError, match=f"expected {md5}"):  # caught by the checksum ...
+        cifar10_files.ensure_cifar10(target, url=cut.as_uri(), md5=md5)
     assert untouched(target)
     cut_md5 = hashlib.md5(cut.read_bytes()).hexdigest()
-    with pytest.raises(data.DownloadError, match="truncated or corrupt"):  # ... and by the unpacking
-        data.ensure_cifar10(target, url=cut.as_uri(), md5=cut_md5)
+    with pytest.raises(cifar10_files.DownloadError, match="truncated or corrupt"):  # ... and by the unpacking
+        cifar10_files.ensure_cifar10(target, url=cut.as_uri(), md5=cut_md5)
     assert untouched(target)
 
 
@@ -191,7 +199,7 @@ def test_an_interrupted_extraction_leaves_nothing_behind(tiny_archive, tmp_path,
     archive, md5, _ = tiny_archive
     target = tmp_path / "fresh"
     target.mkdir()
-    local = target / data.ARCHIVE
+    local = target / cifar10_files.ARCHIVE
     local.write_bytes(archive.read_bytes())
     seen = []
 
@@ -201,9 +209,11 @@ def test_an_interrupted_extraction_leaves_nothing_behind(tiny_archive, tmp_path,
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        data.extract(local, target, on_member=interrupt)
+        cifar10_files.extract(local, target, on_member=interrupt)
     assert untouched(target), list(target.iterdir())
-    assert data.extract(local, target) == target / data.FOLDER  # a second run completes from the archive
+    assert (
+        cifar10_files.extract(local, target) == target / cifar10_files.FOLDER
+    )  # a second run completes from the archive
 
 
 def test_a_dropped_connection_is_retried_and_resumed(tmp_path, monkeypatch):
@@ -227,9 +237,9 @@ def test_a_dropped_connection_is_retried_and_resumed(tmp_path, monkeypatch):
         start = int(request.get_header("Range").split("=")[1].rstrip("-"))
         return Response(payload[start:], 206, len(payload) - start)
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
-    monkeypatch.setattr(data.time, "sleep", lambda s: None)
-    out = data.download("https://example.invalid/c.tar.gz", tmp_path / "c.tar.gz", progress=False)
+    monkeypatch.setattr(cifar10_files.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(cifar10_files.time, "sleep", lambda s: None)
+    out = cifar10_files.download("https://example.invalid/c.tar.gz", tmp_path / "c.tar.gz", progress=False)
     assert out.read_bytes() == payload and requests == [None, "bytes=1000-"]
     assert not (tmp_path / "c.tar.gz.part").exists()
 
@@ -237,9 +247,9 @@ def test_a_dropped_connection_is_retried_and_resumed(tmp_path, monkeypatch):
 @pytest.mark.skipif(not MIRROR, reason="CIFAR10_ROOT does not hold the decoded data set")
 def test_download_of_an_archive_built_from_the_full_decoded_data(tmp_path, monkeypatch):
     """The whole data set, archived as the official file is (its md5 computed here, not the official one)."""
-    archive, md5 = make_archive(Path(MIRROR) / data.FOLDER, tmp_path / data.ARCHIVE)
+    archive, md5 = make_archive(Path(MIRROR) / cifar10_files.FOLDER, tmp_path / cifar10_files.ARCHIVE)
     monkeypatch.setenv("CIFAR10_URL", archive.as_uri())
-    folder = data.ensure_cifar10(tmp_path / "fresh", md5=md5)
+    folder = cifar10_files.ensure_cifar10(tmp_path / "fresh", md5=md5)
     d = data.load_cifar10(tmp_path / "fresh", device="cpu", num_train=49_000, num_val=1_000, num_test=10_000)
     assert len(d.y_train) == 49_000 and len(d.y_test) == 10_000 and folder.is_dir()
 
@@ -248,11 +258,13 @@ def test_batches_normalize_like_torchvision(tiny_root):
     root, _ = tiny_root
     d = data.load_cifar10(root, device="cpu", num_train=50, num_val=10, num_test=10)
     x, y = next(iter(d.batches("train", 16)))
-    reference = data.CIFAR10Images(d.x_train[:16], d.y_train[:16], data.torchvision_transform(d.mean, d.std))
+    reference = dataloaders.CIFAR10Images(
+        d.x_train[:16], d.y_train[:16], dataloaders.torchvision_transform(d.mean, d.std)
+    )
     expected = torch.stack([reference[i][0] for i in range(16)])
     torch.testing.assert_close(x, expected, atol=1e-5, rtol=1e-5)
     assert torch.equal(y, d.y_train[:16])
-    loader_x, loader_y = next(iter(data.dataloader(d, "train", 16)))
+    loader_x, loader_y = next(iter(dataloaders.dataloader(d, "train", 16)))
     torch.testing.assert_close(loader_x, expected)
     assert torch.equal(loader_y, y)
 
@@ -260,7 +272,7 @@ def test_batches_normalize_like_torchvision(tiny_root):
 def test_batches_shuffle_reproducible_and_complete():
     images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 3, 2, 2).contiguous()
     labels = torch.arange(10)
-    make = lambda: data.Batches(images, labels, 4, mean=(0, 0, 0), std=(1 / 255,) * 3, shuffle=True, seed=3)  # noqa: E731
+    make = lambda: Batches(images, labels, 4, mean=(0, 0, 0), std=(1 / 255,) * 3, shuffle=True, seed=3)  # noqa: E731
     first, second = make(), make()
     assert len(first) == 3
     epoch_a = torch.cat([y for _, y in first])
@@ -270,20 +282,18 @@ def test_batches_shuffle_reproducible_and_complete():
     assert not torch.equal(epoch_a, epoch_b)  # a new order every epoch
     for x, y in first:  # images travel with their labels
         assert torch.equal(x[:, 0, 0, 0], y.float())
-    dropped = data.Batches(images, labels, 4, mean=(0,) * 3, std=(1,) * 3, drop_last=True)
-    assert len(dropped) == 2 and [len(y) for _, y in dropped] == [4, 4]
 
 
 def test_batches_reject_bad_input():
     with pytest.raises(ValueError, match="uint8"):
-        data.Batches(torch.zeros(4, 3, 8, 8), torch.zeros(4), mean=(0,) * 3, std=(1,) * 3)
+        Batches(torch.zeros(4, 3, 8, 8), torch.zeros(4), mean=(0,) * 3, std=(1,) * 3)
     with pytest.raises(ValueError, match="4 images but 3 labels"):
-        data.Batches(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.zeros(3), mean=(0,) * 3, std=(1,) * 3)
+        Batches(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.zeros(3), mean=(0,) * 3, std=(1,) * 3)
 
 
 def test_augmented_batches_differ_between_epochs():
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
-    batches = data.Batches(images, torch.arange(8), 8, mean=(0.5,) * 3, std=(0.25,) * 3, augment=True, seed=1)
+    batches = Batches(images, torch.arange(8), 8, mean=(0.5,) * 3, std=(0.25,) * 3, augment=True, seed=1)
     (a, _), (b, _) = next(iter(batches)), next(iter(batches))
     assert a.shape == (8, 3, 32, 32) and not torch.equal(a, b)
 
@@ -298,19 +308,19 @@ def test_channel_stats():
 
 def test_time_pipeline_counts_images_after_warmup():
     images = torch.zeros(100, 3, 4, 4, dtype=torch.uint8)
-    batches = data.Batches(images, torch.zeros(100, dtype=torch.long), 10, mean=(0,) * 3, std=(1,) * 3)
-    result = data.time_pipeline(batches, "cpu", warmup=2)
+    batches = Batches(images, torch.zeros(100, dtype=torch.long), 10, mean=(0,) * 3, std=(1,) * 3)
+    result = dataloaders.time_pipeline(batches, "cpu", warmup=2)
     assert result["images"] == 80 and result["images_per_second"] > 0
-    assert data.time_pipeline(batches, "cpu", max_images=30, warmup=0)["images"] == 30
+    assert dataloaders.time_pipeline(batches, "cpu", max_images=30, warmup=0)["images"] == 30
     with pytest.raises(ValueError, match="more than 20 batches"):
-        data.time_pipeline(batches, "cpu", warmup=20)
+        dataloaders.time_pipeline(batches, "cpu", warmup=20)
 
 
 def test_time_pipeline_keeps_the_fastest_of_several_passes(monkeypatch):
     """Another job slowing one pass down must not decide the measurement."""
     images = torch.zeros(40, 3, 4, 4, dtype=torch.uint8)
-    batches = data.Batches(images, torch.zeros(40, dtype=torch.long), 10, mean=(0,) * 3, std=(1,) * 3)
+    batches = Batches(images, torch.zeros(40, dtype=torch.long), 10, mean=(0,) * 3, std=(1,) * 3)
     clock = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # passes of 5 s, 1 s and 3 s (start, end pairs)
-    monkeypatch.setattr(data.time, "perf_counter", lambda: next(clock))
-    result = data.time_pipeline(batches, "cpu", warmup=0, repeats=3)
+    monkeypatch.setattr(dataloaders.time, "perf_counter", lambda: next(clock))
+    result = dataloaders.time_pipeline(batches, "cpu", warmup=0, repeats=3)
     assert result["seconds"] == 1.0 and result["images"] == 40

@@ -30,10 +30,15 @@ def test_every_experiment_a_chapter_reports_is_one_reproduce_runs(chapter):
 
 
 def test_chapter_10_reports_what_reproduce_runs():
+    import inspect
+
     code = source("10_tuning_cifar10")
-    plan = Path(reproduce.__file__).read_text()
+    assert "experiments.chapter10_records(" in Path(reproduce.__file__).read_text()
+    plan = inspect.getsource(experiments.chapter10_records)
     for function in ("fc_search", "conv_search", "tuned_finalist", "finalists"):
-        assert f"experiments.{function}(" in code and f"experiments.{function}(" in plan, function
+        assert f"experiments.{function}(" in code and f"{function}(" in plan, function
+    for function in ("fc_finalist", "conv_finalist"):  # the report's picks, at its size
+        assert f"{function}(dataset, t, REPORT_" in plan, function
 
 
 def test_specs_hold_the_assignments_settings():
@@ -139,13 +144,11 @@ def test_committed_comparison_and_floor(tmp_path):
 
 def test_finalists_use_fresh_seeds_and_pick_by_mean_validation(tiny_root, monkeypatch):
     monkeypatch.setenv("DLF_PROFILE", "quick")
-    from dlfoundations import config
+    import dataclasses
 
     root, _ = tiny_root
     dataset = data.load_cifar10(root, device="cpu", num_train=200, num_val=100, num_test=100, download=False)
-    s = config.dataclasses.replace(
-        config.settings(), search_images=100, search_trials=4, final_seeds=2, fc_hidden=(8, 16)
-    )
+    s = dataclasses.replace(experiments.tuning(), search_images=100, search_trials=4, final_seeds=2, fc_hidden=(8, 16))
     rows = experiments.fc_search(dataset, s, verbose=False)
     assert s.seed not in experiments.finalist_seeds(s)  # the search trained from s.seed
     (record, runs), candidates = experiments.finalists(dataset, s, rows, "fc", top=3)

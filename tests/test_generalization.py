@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from dlfoundations import data, generalization, regularization, results
+from dlfoundations.batches import Batches
 
 TINY = generalization.Budget(
     train_images=48,
@@ -116,7 +117,7 @@ def test_ensemble_accuracy_matches_ensemble_predict():
     nets = [generalization.network(TINY) for _ in range(2)]
     acc = generalization.ensemble_accuracy(nets, cifar, "test")
     x, y = cifar.split("test")
-    batch = next(iter(data.Batches(x, y, 500, mean=cifar.mean, std=cifar.std)))[0]
+    batch = next(iter(Batches(x, y, 500, mean=cifar.mean, std=cifar.std)))[0]
     expected = (regularization.ensemble_predict(nets, batch).argmax(1) == y).float().mean().item()
     assert acc == pytest.approx(expected)
 

@@ -39,3 +39,19 @@ def test_teaching_modules_import_no_machinery():
 
 def test_the_checker_sees_imports():
     assert {"augmentation", "config", "optim", "training"} <= imported_package_modules("speedrun")
+
+
+def test_modules_are_imported_on_first_use():
+    """``import dlfoundations`` loads nothing; an idea module needs neither matplotlib nor sympy (chapter 01
+    imports sympy itself)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dlfoundations\n"
+        "assert not [m for m in sys.modules if m.startswith('dlfoundations.')] and 'torch' not in sys.modules\n"
+        "from dlfoundations import optim, backprop, initializers\n"
+        "assert 'matplotlib' not in sys.modules and 'sympy' not in sys.modules, sorted(sys.modules)\n"
+        "assert dlfoundations.plots.__name__ == 'dlfoundations.plots'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

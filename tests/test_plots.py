@@ -31,12 +31,14 @@ def test_show_examples_grid():
 
 
 def test_bar_compare_and_markdown_table():
+    from dlfoundations.book import markdown_table
+
     fig = plots.bar_compare({"a": 10.0, "b": 1000.0}, "images/s", log=True)
     assert fig.axes[0].get_xscale() == "log"
-    table = plots.markdown_table(["x", "y"], [[1, 2], ["a", "b"]])
+    table = markdown_table(["x", "y"], [[1, 2], ["a", "b"]])
     assert table.splitlines() == ["| x | y |", "|---|---|", "| 1 | 2 |", "| a | b |"]
     with pytest.raises(ValueError, match="2 cells"):
-        plots.markdown_table(["x", "y"], [[1]])
+        markdown_table(["x", "y"], [[1]])
 
 
 def test_run_description(monkeypatch):

@@ -81,10 +81,10 @@ def test_experiments_run_on_tiny_data(tiny_root, monkeypatch):
     assert again.val == runs[0].val and again.test == runs[0].test  # deterministic given the seed
     bare = experiments.one_epoch("barebones two-layer FC (hidden 4000, SGD 1e-2)", dataset, 0)
     assert bare.best_checkpoint_test is None and 0 <= bare.test <= 1
-    from dlfoundations import config
+    import dataclasses
 
-    s = config.dataclasses.replace(
-        config.settings(),
+    s = dataclasses.replace(
+        experiments.tuning(),
         search_images=100,
         search_trials=2,
         final_seeds=2,

@@ -7,7 +7,7 @@ import statistics
 import pytest
 import torch
 
-from dlfoundations import config, optim, results, speedrun
+from dlfoundations import optim, results, speedrun
 
 
 def tiny_data(n=256, seed=0):
@@ -200,7 +200,7 @@ def test_ablations_switch_one_thing_each_and_profiles_scale():
     for name, cfg in list(ablations.items())[1:]:
         changed = [f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != getattr(base, f.name)]
         assert len(changed) == 1, name
-    cfg = speedrun.profile_config(config.PROFILES["full"])
+    cfg = speedrun.profile_config("full")
     assert cfg.batch_size == 1024 and cfg.widths == (64, 256, 256) and cfg.epochs == pytest.approx(9.9)
     assert cfg.lr == 11.5 and cfg.momentum == 0.85
 

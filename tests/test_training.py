@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from dlfoundations import data, models, training
+from dlfoundations import models, training
+from dlfoundations.batches import Batches
 
 
 def blobs(n=600, dim=12, classes=3, seed=0):
@@ -17,7 +18,7 @@ def blobs(n=600, dim=12, classes=3, seed=0):
 
 def loaders(seed=0):
     x, y = blobs(seed=seed)
-    make = lambda xs, ys, shuffle: data.Batches(xs, ys, 32, mean=(0.5,), std=(0.25,), shuffle=shuffle, seed=seed)  # noqa: E731
+    make = lambda xs, ys, shuffle: Batches(xs, ys, 32, mean=(0.5,), std=(0.25,), shuffle=shuffle, seed=seed)  # noqa: E731
     return make(x[:500], y[:500], True), make(x[500:], y[500:], False)
 
 
@@ -54,7 +55,7 @@ def test_module_training_with_scheduler():
 def test_check_accuracy_counts_and_restores_mode(capsys):
     x = torch.eye(4).view(4, 1, 4, 1).to(torch.uint8)
     y = torch.tensor([0, 1, 2, 0])
-    loader = data.Batches(x, y, 2, mean=(0,), std=(1 / 255,))
+    loader = Batches(x, y, 2, mean=(0,), std=(1 / 255,))
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Identity())
     model.train()
     assert training.check_accuracy(loader, model) == 0.75  # argmax of one-hot rows: 0, 1, 2, 3
@@ -95,7 +96,7 @@ def test_divergence_is_caught_at_print_points_off_the_cpu(monkeypatch):
             for x, y in self.loader:
                 yield x.as_subclass(CudaLike), y
 
-    monkeypatch.setattr(training, "_synchronize", lambda device: None)
+    monkeypatch.setattr(training.config, "synchronize", lambda device: None)
     calls = []
 
     def step(x, y):
@@ -144,7 +145,7 @@ def test_softmax_regression_batch_sizes():
 
 def test_softmax_regression_synchronizes_around_every_timed_update(monkeypatch):
     calls = []
-    monkeypatch.setattr(training, "_synchronize", calls.append)
+    monkeypatch.setattr(training.config, "synchronize", calls.append)
     x, y = blobs()
     features = (x.flatten(1).float() - 128) / 64
     fit = training.fit_softmax_regression(features, y, 100, 0.1, epochs=2, num_classes=3)
@@ -160,7 +161,7 @@ class _Blobs:
 
     def batches(self, name, batch_size=64, **options):
         x, y = (self.x_train, self.y_train) if name == "train" else (self.x_val, self.y_val)
-        return data.Batches(x, y, batch_size, mean=(0.5,), std=(0.25,), **options)
+        return Batches(x, y, batch_size, mean=(0.5,), std=(0.25,), **options)
 
 
 def test_train_sgd_with_clipping_weight_decay_and_tracker():
@@ -169,14 +170,14 @@ def test_train_sgd_with_clipping_weight_decay_and_tracker():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
     tracker = diagnostics.UpdateTracker([model[1]])
-    history = training.train_sgd(model, _Blobs(), lr=0.05, epochs=2, clip_norm=0.5, tracker=tracker)
+    history = training.train_sgd(model, _Blobs(), lr=0.05, epochs=2, step=training.Step(clip_norm=0.5, tracker=tracker))
     assert len(tracker.history) == len(history.losses) == 2 * 8
     assert history.final_val_accuracy > 0.9
     norms = {}
     for decay in (0.0, 0.5):
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
-        training.train_sgd(model, _Blobs(), lr=0.05, epochs=2, weight_decay=decay, clip_value=0.1)
+        training.train_sgd(model, _Blobs(), lr=0.05, epochs=2, weight_decay=decay, step=training.Step(clip_value=0.1))
         norms[decay] = model[1].weight.norm().item()
     assert norms[0.5] < norms[0.0]
 
@@ -191,7 +192,7 @@ def test_clip_norm_bounds_every_step(monkeypatch):
 
     monkeypatch.setattr(torch.optim.SGD, "step", spy)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
-    training.train_sgd(model, _Blobs(), lr=0.05, epochs=1, clip_norm=1e-3)
+    training.train_sgd(model, _Blobs(), lr=0.05, epochs=1, step=training.Step(clip_norm=1e-3))
     assert max(seen) <= 1e-3 * (1 + 1e-5)
 
 
@@ -227,7 +228,7 @@ def test_keep_best_and_per_iteration_scheduler():
         scheduler_interval="iteration",
         keep_best=True,
         verbose=False,
-        label_smoothing=0.1,
+        step=training.Step(label_smoothing=0.1),
     )
     steps = 2 * len(train)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / (1 + steps))

@@ -151,13 +151,6 @@ def numerical_gradient(f, p: np.ndarray, h: float = 1e-3) -> np.ndarray:
     return grad
 
 
-def kink_margin(mlp: MLP, x) -> float:
-    """Smallest ``|z|`` over hidden pre-activations: finite differences are only valid for a ReLU
-    network when every perturbation is much smaller than this (else a unit flips on or off)."""
-    zs, _ = mlp.forward(x)
-    return float(min((np.abs(z).min() for z in zs[:-1]), default=np.inf))
-
-
 def kink_crossings(mlp: MLP, x, h: float = 1e-3) -> int:
     """How many of the perturbations :func:`numerical_gradient` makes switch some hidden unit on or off.
 

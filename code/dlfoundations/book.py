@@ -33,7 +33,16 @@ CACHE_FOLDER = "_build/.jupyter_cache"
 MATHJAX_SCRIPT = "tex-mml-chtml.js"  # the bundle Sphinx loads by default, here from _static/mathjax/
 
 
-# --------------------------------------------------------------------------- glue
+# --------------------------------------------------------------------------- tables and glue
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table (for ``IPython.display.Markdown`` and myst-nb ``glue``)."""
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"every row needs {len(header)} cells")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def glue(name: str, value, display: bool = True) -> None:

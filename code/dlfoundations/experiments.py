@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import config, data, distributed, models, search, training
+from . import config, data, distributed, models, optim, search, training
 
 
 @dataclasses.dataclass
@@ -100,7 +100,7 @@ def fit(
         scheduler=scheduler,
         scheduler_interval=scheduler_interval,
         keep_best=True,
-        label_smoothing=label_smoothing,
+        step=training.Step(label_smoothing=label_smoothing),
         verbose=verbose,
     )
     if history.best_state is not None:  # a DistributedDataParallel wrapper prefixes every name with "module."
@@ -368,16 +368,11 @@ class Recipe:
 
 
 def one_cycle(optimizer: torch.optim.Optimizer, recipe: Recipe, steps: int):
-    """The recipe's schedule: from peak/25 linearly up to the peak over ``warmup·steps``, then linearly down."""
-    return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=recipe.peak_lr,
-        total_steps=steps,
-        pct_start=recipe.warmup,
-        anneal_strategy="linear",
-        cycle_momentum=False,
-        div_factor=25.0,
-        final_div_factor=1e3,
+    """The recipe's schedule, :func:`dlfoundations.optim.triangle` per step: from peak/25 linearly up to the peak
+    over ``warmup·steps``, then linearly down to peak/25,000 at the last step (OneCycleLR's linear variant)."""
+    last = max(steps - 1, 1)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: optim.triangle(min(step, last), last, 1 / 25, recipe.warmup, 1 / 25_000)
     )
 
 
@@ -414,8 +409,10 @@ def repeat(
     report: float | None = None,
     target: float | None = None,
     settings: dict | None = None,
+    profile: str | None = None,
 ) -> tuple[Record, list[Run]]:
-    """Run ``train(seed)`` for every seed and collect the results in a :class:`Record`."""
+    """Run ``train(seed)`` for every seed and collect the results in a :class:`Record` (of ``profile``, by default
+    the current run profile)."""
     runs = [train(seed) for seed in seeds]
     record = Record(
         experiment=experiment,
@@ -430,7 +427,7 @@ def repeat(
         seconds_per_epoch=[r.seconds_per_epoch for r in runs],
         epochs=runs[0].epochs,
         train_images=len(dataset.y_train),
-        profile=config.settings().profile,
+        profile=profile or config.settings().profile,
         device=str(dataset.x_train.device),
         settings=settings or {},
         train=[r.history.final_train_accuracy for r in runs if r.history is not None and r.history.train_accuracies],
@@ -450,58 +447,94 @@ REPORT_FC_CONFIG = {"hidden": 4000, "lr": 1e-4, "weight_decay": 1e-4}
 REPORT_CONV_CONFIG = {"lr": 1e-4, "weight_decay": 1e-5}
 
 
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """Chapter 10's sizes in one run profile: its searches, its finalists and its BatchNorm ConvNet."""
+
+    profile: str
+    search_trials: int  # configurations of the two-layer search (the ConvNet's: a third of them, at least 2)
+    search_epochs: int  # epochs per trial (and per finalist run)
+    search_images: int  # training images per trial
+    final_seeds: int  # seeds per finalist; also ``reproduce``'s seeds per one-epoch experiment
+    fc_hidden: tuple[int, ...]  # hidden widths of the two-layer grid (the report's 4000, 5000, 6000)
+    wide_channels: tuple[int, int]  # filters of the report's wide ConvNet (128, 64)
+    tuned_widths: tuple[int, ...]  # the BatchNorm ConvNet: widths of its blocks,
+    tuned_convs: int  # convolutions per block,
+    tuned_epochs: int  # epochs,
+    tuned_batch: int  # and batch size (peak learning rate 0.1 at 128, scaled linearly)
+    chapter_tuned: tuple[int | None, int | None]  # (seeds, epochs) of it the chapter trains (None: as above)
+    seed: int = 0  # the searches' seed; finalists use seed + 100, 101, ...
+
+
+TUNING: dict[str, Tuning] = {
+    # CI: tiny networks, one epoch on 2,560 images
+    "quick": Tuning("quick", 4, 1, 2_560, 3, (100, 200), (16, 8), (32, 64, 128), 1, 2, 64, (1, 2)),
+    # a laptop CPU: a few trials of 2 epochs on 2,500 images; the chapter trains 2 epochs of the recipe and reads
+    # its 10-epoch runs (3 seeds, about 25 minutes on 2 cores) from ``reproduce``'s committed results
+    "standard": Tuning("standard", 6, 2, 2_500, 3, (4000, 5000, 6000), (128, 64), (32, 64, 128), 1, 10, 128, (1, 2)),
+    # a GPU: the report's size, every configuration of its grid for 10 epochs on 49,000 images
+    "full": Tuning("full", 36, 10, 49_000, 5, (4000, 5000, 6000), (128, 64), (64, 128, 256), 2, 10, 128, (None, None)),
+}
+
+
+def tuning(profile: str | None = None) -> Tuning:
+    """The sizes of chapter 10 in ``profile`` (default: the current run profile), with its seed."""
+    s = config.settings(profile)
+    return dataclasses.replace(TUNING[s.profile], seed=s.seed)
+
+
 def subset(dataset, num_train: int):
     """The same data set with only its first ``num_train`` training images."""
     return dataclasses.replace(dataset, x_train=dataset.x_train[:num_train], y_train=dataset.y_train[:num_train])
 
 
-def fc_search(dataset, s: config.Settings, verbose: bool = True) -> list[dict]:
-    """Adam on the report's two-layer grid (a sample of ``s.search_trials``), ranked by final validation accuracy."""
-    small = subset(dataset, s.search_images)
+def fc_search(dataset, t: Tuning, verbose: bool = True) -> list[dict]:
+    """Adam on the report's two-layer grid (a sample of ``t.search_trials``), ranked by final validation accuracy."""
+    small = subset(dataset, t.search_images)
 
     def objective(c):
-        run = fc_adam(small, c["hidden"], c["lr"], c["weight_decay"], s.search_epochs, s.seed, evaluate_test=False)
+        run = fc_adam(small, c["hidden"], c["lr"], c["weight_decay"], t.search_epochs, t.seed, evaluate_test=False)
         return {"val": run.val, "best_val": run.best_val, "s/epoch": run.seconds_per_epoch}
 
-    return search.run(search.sample(fc_grid(s), search_trials(s, "fc"), s.seed), objective, verbose=verbose)
+    return search.run(search.sample(fc_grid(t), search_trials(t, "fc"), t.seed), objective, verbose=verbose)
 
 
-def fc_grid(s: config.Settings) -> list[dict]:
+def fc_grid(t: Tuning) -> list[dict]:
     """The report's grid, with the profile's hidden widths (tiny ones in ``quick``)."""
-    return search.grid(**{**FC_GRID, "hidden": list(s.fc_hidden)})
+    return search.grid(**{**FC_GRID, "hidden": list(t.fc_hidden)})
 
 
-def conv_search(dataset, s: config.Settings, verbose: bool = True) -> list[dict]:
-    """Adam on the wide ConvNet over :data:`CONV_GRID` (a third of ``s.search_trials``, at least 2)."""
-    small = subset(dataset, s.search_images)
+def conv_search(dataset, t: Tuning, verbose: bool = True) -> list[dict]:
+    """Adam on the wide ConvNet over :data:`CONV_GRID` (a third of ``t.search_trials``, at least 2)."""
+    small = subset(dataset, t.search_images)
 
     def objective(c):
         run = convnet_adam(
-            small, s.wide_channels, c["lr"], c["weight_decay"], s.search_epochs, s.seed, evaluate_test=False
+            small, t.wide_channels, c["lr"], c["weight_decay"], t.search_epochs, t.seed, evaluate_test=False
         )
         return {"val": run.val, "best_val": run.best_val, "s/epoch": run.seconds_per_epoch}
 
-    trials = search_trials(s, "conv")
-    return search.run(search.sample(search.grid(**CONV_GRID), trials, s.seed), objective, verbose=verbose)
+    trials = search_trials(t, "conv")
+    return search.run(search.sample(search.grid(**CONV_GRID), trials, t.seed), objective, verbose=verbose)
 
 
-def search_trials(s: config.Settings, kind: str) -> int:
+def search_trials(t: Tuning, kind: str) -> int:
     """Trials of a search: the profile's count for the two-layer grid, a third of it (at least 2) for the ConvNet."""
     if kind == "fc":
-        return min(s.search_trials, len(fc_grid(s)))
-    return min(max(2, s.search_trials // 3), len(search.grid(**CONV_GRID)))
+        return min(t.search_trials, len(fc_grid(t)))
+    return min(max(2, t.search_trials // 3), len(search.grid(**CONV_GRID)))
 
 
-FINALIST_SEED_BASE = 100  # finalists train from s.seed + 100, 101, ...: the random search uses s.seed, Optuna 1000+
+FINALIST_SEED_BASE = 100  # finalists train from t.seed + 100, 101, ...: the random search uses t.seed, Optuna 1000+
 TOP_CONFIGS = 3  # configurations of a search re-run over the finalist seeds before one is picked
 
 
-def finalist_seeds(s: config.Settings) -> list[int]:
+def finalist_seeds(t: Tuning) -> list[int]:
     """Seeds no search trial used, so a finalist's accuracy is not the lucky draw that made it win."""
-    return [s.seed + FINALIST_SEED_BASE + i for i in range(s.final_seeds)]
+    return [t.seed + FINALIST_SEED_BASE + i for i in range(t.final_seeds)]
 
 
-def finalists(dataset, s: config.Settings, rows: list[dict], kind: str, top: int = TOP_CONFIGS):
+def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CONFIGS):
     """Re-run the ``top`` best configurations of a search from :func:`finalist_seeds`; pick the best mean.
 
     ``kind`` is ``"fc"`` or ``"conv"``. The pick uses the mean final validation accuracy over the seeds, never
@@ -513,66 +546,85 @@ def finalists(dataset, s: config.Settings, rows: list[dict], kind: str, top: int
         candidate = {name: row[name] for name in names}
         if candidate not in configs:
             configs.append(candidate)
-    candidates = [finalist(dataset, s, c) for c in configs[:top]]
+    candidates = [finalist(dataset, t, c) for c in configs[:top]]
     pick = max(candidates, key=lambda outcome: outcome[0].summary("val")[0])
     return pick, candidates
 
 
-def fc_finalist(dataset, s: config.Settings, best: dict) -> tuple[Record, list[Run]]:
-    small = subset(dataset, s.search_images)
+def fc_finalist_name(best: dict) -> str:
+    return f"two-layer FC, Adam (hidden {best['hidden']}, lr {best['lr']:g}, wd {best['weight_decay']:g})"
+
+
+def conv_finalist_name(t: Tuning, best: dict) -> str:
+    c1, c2 = t.wide_channels
+    return f"wide ConvNet ({c1}, {c2}), Adam (lr {best['lr']:g}, wd {best['weight_decay']:g})"
+
+
+def fc_finalist(dataset, t: Tuning, best: dict) -> tuple[Record, list[Run]]:
+    small = subset(dataset, t.search_images)
     return repeat(
-        f"two-layer FC, Adam (hidden {best['hidden']}, lr {best['lr']:g}, wd {best['weight_decay']:g})",
+        fc_finalist_name(best),
         "10",
-        lambda seed: fc_adam(small, best["hidden"], best["lr"], best["weight_decay"], s.search_epochs, seed),
-        finalist_seeds(s),
+        lambda seed: fc_adam(small, best["hidden"], best["lr"], best["weight_decay"], t.search_epochs, seed),
+        finalist_seeds(t),
         small,
         REPORT_FC_BEST,
         None,
         dict(best),
+        profile=t.profile,
     )
 
 
-def conv_finalist(dataset, s: config.Settings, best: dict) -> tuple[Record, list[Run]]:
-    small = subset(dataset, s.search_images)
-    c1, c2 = s.wide_channels
+def conv_finalist(dataset, t: Tuning, best: dict) -> tuple[Record, list[Run]]:
+    small = subset(dataset, t.search_images)
     return repeat(
-        f"wide ConvNet ({c1}, {c2}), Adam (lr {best['lr']:g}, wd {best['weight_decay']:g})",
+        conv_finalist_name(t, best),
         "10",
-        lambda seed: convnet_adam(small, s.wide_channels, best["lr"], best["weight_decay"], s.search_epochs, seed),
-        finalist_seeds(s),
+        lambda seed: convnet_adam(small, t.wide_channels, best["lr"], best["weight_decay"], t.search_epochs, seed),
+        finalist_seeds(t),
         small,
         REPORT_CONV_BEST,
         None,
         dict(best),
+        profile=t.profile,
     )
 
 
-def tuned_recipe(s: config.Settings) -> Recipe:
+def tuned_recipe(t: Tuning) -> Recipe:
     """The profile's recipe; the peak rate scales with the batch size (0.1 at 128)."""
     return Recipe(
-        widths=tuple(s.tuned_widths),
-        convs_per_block=s.tuned_convs,
-        batch_size=s.tuned_batch,
-        peak_lr=0.1 * s.tuned_batch / 128,
+        widths=tuple(t.tuned_widths),
+        convs_per_block=t.tuned_convs,
+        batch_size=t.tuned_batch,
+        peak_lr=0.1 * t.tuned_batch / 128,
     )
 
 
-def tuned_finalist(dataset, s: config.Settings) -> tuple[Record, list[Run]]:
-    recipe = tuned_recipe(s)
+def tuned_name(t: Tuning) -> str:
+    """The name under which :func:`tuned_finalist` records the profile's BatchNorm ConvNet."""
+    recipe = tuned_recipe(t)
     widths = "-".join(map(str, recipe.widths))
+    return f"BN ConvNet {widths} ×{recipe.convs_per_block}, Nesterov one-cycle, crop+flip"
+
+
+def tuned_finalist(dataset, t: Tuning, seeds: int | None = None, epochs: int | None = None):
+    """The recipe over the finalist seeds (``seeds`` of them; default all) for ``epochs`` (default the profile's)."""
+    recipe = tuned_recipe(t)
+    epochs = t.tuned_epochs if epochs is None else epochs
     return repeat(
-        f"BN ConvNet {widths} ×{recipe.convs_per_block}, Nesterov one-cycle, crop+flip",
+        tuned_name(t),
         "10",
-        lambda seed: tuned_convnet(dataset, s.tuned_epochs, seed, recipe),
-        finalist_seeds(s),
+        lambda seed: tuned_convnet(dataset, epochs, seed, recipe),
+        finalist_seeds(t)[:seeds],
         dataset,
         None,
         TARGET_TUNED,
         dataclasses.asdict(recipe),
+        profile=t.profile,
     )
 
 
-def chapter10_records(dataset, s: config.Settings, searched: bool = True, verbose: bool = True):
+def chapter10_records(dataset, t: Tuning, searched: bool = True, verbose: bool = True):
     """Chapter 10's three finalists as ``(record, runs)``, one at a time (so a caller can save each as it ends).
 
     ``searched=True`` searches first and re-runs the top configurations (:func:`finalists`); ``searched=False``
@@ -580,12 +632,12 @@ def chapter10_records(dataset, s: config.Settings, searched: bool = True, verbos
     finalists at the report's size on a machine too slow for the search.
     """
     if searched:
-        yield finalists(dataset, s, fc_search(dataset, s, verbose=verbose), "fc")[0]
-        yield finalists(dataset, s, conv_search(dataset, s, verbose=verbose), "conv")[0]
+        yield finalists(dataset, t, fc_search(dataset, t, verbose=verbose), "fc")[0]
+        yield finalists(dataset, t, conv_search(dataset, t, verbose=verbose), "conv")[0]
     else:
-        yield fc_finalist(dataset, s, REPORT_FC_CONFIG)
-        yield conv_finalist(dataset, s, REPORT_CONV_CONFIG)
-    yield tuned_finalist(dataset, s)
+        yield fc_finalist(dataset, t, REPORT_FC_CONFIG)
+        yield conv_finalist(dataset, t, REPORT_CONV_CONFIG)
+    yield tuned_finalist(dataset, t)
 
 
 # --------------------------------------------------------------------------- the data itself: JPEG re-encoding
@@ -624,7 +676,9 @@ def mean_absolute_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a.float() - b.float()).abs().mean().item()
 
 
-def jpeg_records(dataset, seeds, num_train: int, qualities=JPEG_QUALITIES) -> list[tuple[Record, list[Run]]]:
+def jpeg_records(
+    dataset, seeds, num_train: int, qualities=JPEG_QUALITIES, profile: str | None = None
+) -> list[tuple[Record, list[Run]]]:
     """:data:`JPEG_EXPERIMENT` on ``num_train`` images as they are and re-encoded at each quality.
 
     Each record's settings hold the quality and the mean absolute error of the re-encoded training images
@@ -650,6 +704,7 @@ def jpeg_records(dataset, seeds, num_train: int, qualities=JPEG_QUALITIES) -> li
                 None,
                 None,
                 settings,
+                profile,
             )
         )
     return out
@@ -684,8 +739,8 @@ def chapter_runs(chapter: str, dataset, seed: int, print_every: int = 100, verbo
     return runs
 
 
-def one_epoch_record(name: str, dataset, seeds, **changes) -> tuple[Record, list[Run]]:
-    """:func:`one_epoch` over ``seeds``, as a :class:`Record` whose settings say how it was run."""
+def one_epoch_record(name: str, dataset, seeds, profile: str | None = None, **changes) -> tuple[Record, list[Run]]:
+    """:func:`one_epoch` over ``seeds``, as a :class:`Record` (of ``profile``) whose settings say how it was run."""
     spec = dataclasses.replace(ONE_EPOCH[name], **changes)
     return repeat(
         name,
@@ -696,6 +751,7 @@ def one_epoch_record(name: str, dataset, seeds, **changes) -> tuple[Record, list
         spec.report,
         spec.target,
         spec.settings(),
+        profile,
     )
 
 

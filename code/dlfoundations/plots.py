@@ -66,15 +66,6 @@ def bar_compare(values: dict, xlabel: str, log: bool = False, fmt: str = "{:,.0f
     return fig
 
 
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table (for ``IPython.display.Markdown`` and myst-nb ``glue``)."""
-    if any(len(row) != len(header) for row in rows):
-        raise ValueError(f"every row needs {len(header)} cells")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- optimization landscapes
 
 

@@ -8,7 +8,8 @@
 Under ``torchrun`` the processes train data-parallel (:mod:`dlfoundations.distributed`): each takes its
 shard of every batch, and only rank 0 prints and writes files.
 
-The profile sets every size (see :mod:`dlfoundations.config`); ``--seeds``
+``--profile`` sets every size (the data in :mod:`dlfoundations.config`, chapter 10's in
+:data:`dlfoundations.experiments.TUNING`) and is passed down, not set in the environment; ``--seeds``
 overrides the number of seeds. The file is what the tuning chapter's final
 table reads; commit it, not notebook outputs.
 """
@@ -16,6 +17,7 @@ table reads; commit it, not notebook outputs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -50,33 +52,33 @@ def main(argv: list[str] | None = None) -> Path:
         "--no-search", action="store_true", help="chapter 10: train the report's picked configurations, no search"
     )
     args = parser.parse_args(argv)
-    os.environ["DLF_PROFILE"] = args.profile
 
     import torch
 
     from . import config, data, distributed, experiments, results
 
-    s = config.settings()
+    profile = args.profile
+    t = experiments.tuning(profile)
     device = config.device()
     if distributed.launched_by_torchrun() and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     distributed.setup(device)
     main_process = distributed.is_main()
-    dataset = data.load_cifar10(device=device)
+    dataset = data.load_cifar10(device=device, profile=profile)
     if main_process:
-        config.describe(dataset.source)
+        config.describe(dataset.source, profile, device)
         if distributed.world_size() > 1:
             print(f"data-parallel over {distributed.world_size()} processes ({torch.distributed.get_backend()})")
     chapters = args.only.split(",")
-    s = config.dataclasses.replace(s, seed=s.seed + args.first_seed)
-    seeds = list(range(s.seed, s.seed + (args.seeds or s.final_seeds)))
+    t = dataclasses.replace(t, seed=t.seed + args.first_seed, final_seeds=args.seeds or t.final_seeds)
+    seeds = list(range(t.seed, t.seed + t.final_seeds))
     records = []
     meta = {**results.metadata(device), "processes": distributed.world_size()}
     earlier: list = []
     if args.append and args.out.exists():
         old_meta, earlier = results.load(args.out)
         meta["appended"] = old_meta.get("appended", []) + [{k: old_meta.get(k) for k in ("date", "commit", "seconds")}]
-        planned = set(seeds) | ({x + experiments.FINALIST_SEED_BASE for x in seeds} if "10" in chapters else set())
+        planned = set(seeds) | (set(experiments.finalist_seeds(t)) if "10" in chapters else set())
         taken = planned & {seed for r in earlier if r.chapter in chapters for seed in r.seeds}
         if taken:
             raise SystemExit(f"{args.out} already holds seed(s) {sorted(taken)}: choose another --first-seed")
@@ -97,13 +99,12 @@ def main(argv: list[str] | None = None) -> Path:
 
     start = time.perf_counter()
     for name in plan(chapters):
-        keep(experiments.one_epoch_record(name, dataset, seeds))
+        keep(experiments.one_epoch_record(name, dataset, seeds, profile=profile))
     if "jpeg" in chapters:  # how the accuracy of chapter 09's ConvNet moves when the images are re-encoded
-        for outcome in experiments.jpeg_records(dataset, seeds, experiments.JPEG_IMAGES[args.profile]):
+        for outcome in experiments.jpeg_records(dataset, seeds, experiments.JPEG_IMAGES[profile], profile=profile):
             keep(outcome)
     if "10" in chapters:
-        s = config.dataclasses.replace(s, final_seeds=len(seeds))
-        for outcome in experiments.chapter10_records(dataset, s, searched=not args.no_search, verbose=main_process):
+        for outcome in experiments.chapter10_records(dataset, t, searched=not args.no_search, verbose=main_process):
             keep(outcome)
     meta["seconds"] = round(time.perf_counter() - start, 1)
     distributed.teardown()

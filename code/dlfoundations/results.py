@@ -156,7 +156,7 @@ def percent(values: list[float]) -> str:
 
 def table(records: list[Record], meta: dict | None = None) -> str:
     """A Markdown table: the report's figure, the assignment's target, and ours (mean ± std over seeds)."""
-    from .plots import markdown_table
+    from .book import markdown_table
 
     header = [
         "ch.",
@@ -241,7 +241,7 @@ def comparison(
     (mean ± std of the best and the final validation check, and of test); ``runs`` are this notebook's runs
     by name (anything with ``best_val``, ``val`` and ``test``), shown in a column of their own when given.
     """
-    from .plots import markdown_table
+    from .book import markdown_table
 
     records, runs = records or {}, runs or {}
     header = ["experiment", "report: best val.", "target"]
@@ -308,9 +308,34 @@ def floor(name: str, profile: str, directory: str | Path = RESULTS_DIR) -> tuple
     return min(record.best_val) - 0.02, f"the worst seed of results/{path.name} less 2 points"
 
 
+def goals_table(records: dict[str, Record], goals: dict[str, tuple[str, float]]) -> str:
+    """Each record against its goal (``name -> (field, percent)``, e.g. ``("val", 57.4)``): best and final
+    validation, test, the goal and whether the mean of ``field`` over the seeds meets it. Missing records: "not run"."""
+    from .book import markdown_table
+
+    rows = []
+    for name, (field, goal) in goals.items():
+        record = records.get(name)
+        if record is None:
+            rows.append([name, "not run", "—", "—", f"{field} ≥ {goal:g}%", "—"])
+            continue
+        met = 100 * record.summary(field)[0] >= goal
+        rows.append(
+            [
+                name,
+                f"{percent(record.best_val)}, {percent(record.val)}",
+                percent(record.test),
+                f"{len(record.seeds)} ({', '.join(map(str, record.seeds))})",
+                f"{field} ≥ {goal:g}%",
+                "yes" if met else "no",
+            ]
+        )
+    return markdown_table(["experiment", "best val., final val.", "test", "seeds", "goal", "met"], rows)
+
+
 def candidates(outcomes) -> str:
     """A search's top configurations re-run over the finalist seeds: the pick is the best mean final val."""
-    from .plots import markdown_table
+    from .book import markdown_table
 
     rows = []
     for record, _ in outcomes:

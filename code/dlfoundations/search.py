@@ -89,7 +89,7 @@ def _cell(value) -> str:
 
 def table(rows: list[dict], columns: list[str] | None = None, percent: Iterable[str] = ()) -> str:
     """A Markdown table of the rows in their order; columns in ``percent`` shown as percentages."""
-    from .plots import markdown_table
+    from .book import markdown_table
 
     columns = columns or list(rows[0])
     percent = set(percent)

@@ -307,11 +307,6 @@ def evaluate(model: nn.Module, data: Data, cfg: Config, batch_size: int = 2000) 
     return results[0], results[-1]
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def train(data: Data, cfg: Config = Config(), seed: int = 0, record_loss: bool = False, log=None) -> Result:
     """Train :class:`SpeedNet` from ``seed`` and evaluate it on the test set.
 
@@ -328,7 +323,7 @@ def train(data: Data, cfg: Config = Config(), seed: int = 0, record_loss: bool =
     n = len(data.y_train)
     per_epoch = max(1, n // cfg.batch_size)  # drop the last partial batch, as airbench does
     total = max(1, math.ceil(cfg.epochs * per_epoch))
-    _sync(device)
+    config.synchronize(device)
     start = time.perf_counter()
     model = build(cfg, data, device)
     net = torch.compile(model) if cfg.compile else model
@@ -371,7 +366,7 @@ def train(data: Data, cfg: Config = Config(), seed: int = 0, record_loss: bool =
                 f"{time.perf_counter() - start:.0f} s"
             )
     accuracy, tta_accuracy = evaluate(net, data, cfg)
-    _sync(device)
+    config.synchronize(device)
     seconds = time.perf_counter() - start
     return Result(seed, accuracy, tta_accuracy, seconds, total / per_epoch, total, n, losses)
 
@@ -392,9 +387,33 @@ ABLATIONS: dict[str, dict] = {
 }
 
 
-def profile_config(s) -> Config:
-    """The recipe at the sizes of a run profile (:class:`dlfoundations.config.Settings`)."""
-    return Config(widths=tuple(s.speedrun_widths), epochs=s.speedrun_epochs, batch_size=s.speedrun_batch)
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """The chapter's sizes in one run profile."""
+
+    images: int  # training images (all 50,000 = train + validation at full size, as airbench)
+    epochs: float
+    batch_size: int
+    widths: tuple[int, int, int]
+    seeds: int
+
+
+SIZES: dict[str, Sizes] = {
+    "quick": Sizes(2_560, 4.0, 128, (16, 32, 32), 2),  # CI: a narrow network on a few thousand images
+    "standard": Sizes(10_000, 4.0, 256, (32, 64, 64), 2),  # a laptop CPU: minutes
+    "full": Sizes(50_000, 9.9, 1024, (64, 256, 256), 5),  # airbench94 itself
+}
+
+
+def sizes(profile: str | None = None) -> Sizes:
+    """The sizes of ``profile`` (default: the current run profile)."""
+    return SIZES[config.settings(profile).profile]
+
+
+def profile_config(profile: str | None = None) -> Config:
+    """The recipe at the sizes of a run profile (default: the current one)."""
+    z = sizes(profile)
+    return Config(widths=z.widths, epochs=z.epochs, batch_size=z.batch_size)
 
 
 def ablation_configs(base: Config = Config()) -> dict[str, Config]:
@@ -478,7 +497,8 @@ def paired_cost(reference_path, other_path) -> dict:
 
 def results_table(directory=None) -> str | None:
     """Markdown table of every ``"speedrun"`` results file in ``directory`` (default ``results/``); None if none."""
-    from . import plots, results
+    from . import results
+    from .book import markdown_table
 
     files = results.available(directory or results.RESULTS_DIR, KIND)
     rows = []
@@ -511,7 +531,7 @@ def results_table(directory=None) -> str | None:
         "seconds",
         "torch",
     ]
-    return plots.markdown_table(header, rows) if rows else None
+    return markdown_table(header, rows) if rows else None
 
 
 # --------------------------------------------------------------------------- where the work and the time go
@@ -594,11 +614,11 @@ def top_operators(data: Data, cfg: Config, steps: int = 2, rows: int = 8) -> lis
         optimizer.step()
 
     step()  # untimed: the first step selects kernels and allocates memory
-    _sync(device)
+    config.synchronize(device)
     with _quiet_stderr(), profile(activities=activities) as prof:  # kineto logs its start and stop there
         for _ in range(steps):
             step()
-        _sync(device)
+        config.synchronize(device)
     attribute = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     events = [e for e in prof.key_averages() if getattr(e, attribute) > 0]
     total = sum(getattr(e, attribute) for e in events)
@@ -689,7 +709,7 @@ def paired_differences(records: list[dict], reference: str = RECIPE) -> list[dic
 
 def ablation_table(records: list[dict]) -> str:
     """Markdown table of :func:`paired_differences`, in points of test accuracy."""
-    from . import plots
+    from .book import markdown_table
 
     def spread(value):
         return "—" if math.isnan(value) else f"{100 * value:.2f}"
@@ -706,7 +726,7 @@ def ablation_table(records: list[dict]) -> str:
         for r in paired_differences(records)
     ]
     header = ["configuration", "seeds", "test accuracy (%)", "difference (points, ± s.e.; * paired t-test, 5%)"]
-    return plots.markdown_table(header, rows)
+    return markdown_table(header, rows)
 
 
 def save_ablation(path, base: Config, records: list[dict], device, source="", train_images=None):
@@ -730,7 +750,6 @@ def load_ablation(path) -> tuple[dict, list[dict]]:
 def main(argv=None) -> None:
     """``python -m dlfoundations.speedrun --seeds 5 --out results/speedrun-<gpu>.json``"""
     import argparse
-    import os
 
     parser = argparse.ArgumentParser(description="Train the speedrun network over several seeds and time it.")
     parser.add_argument("--profile", default=None, help="run profile (default: DLF_PROFILE, or full on CUDA)")
@@ -747,15 +766,12 @@ def main(argv=None) -> None:
     parser.add_argument("--jpeg-quality", type=int, default=None, help="re-encode every image at this JPEG quality")
     parser.add_argument("--out", required=True, help="results file; runs of the same configuration are appended")
     args = parser.parse_args(argv)
-    if args.profile:
-        os.environ["DLF_PROFILE"] = args.profile
-    if args.device:
-        os.environ["DLF_DEVICE"] = args.device
     from . import data
 
-    s = config.settings()
-    device = config.device()
-    images = args.train_images or s.speedrun_images  # training + validation images, all used for training
+    profile = config.profile_name(args.profile)
+    z = sizes(profile)
+    device = torch.device(args.device) if args.device else config.device()
+    images = args.train_images or z.images  # training + validation images, all used for training
     val = 1_000 if images > 1_000 else images // 2  # the validation pool is the last 1,000 training images
     cifar = data.load_cifar10(device=device, num_train=images - val, num_val=val, num_test=args.test_images)
     extra = {}
@@ -769,10 +785,10 @@ def main(argv=None) -> None:
         cifar = dataclasses.replace(
             cifar, source=f"{cifar.source}, re-encoded at JPEG quality {args.jpeg_quality} ({error:.1f} levels)"
         )
-    config.describe(cifar.source)
+    config.describe(cifar.source, profile, device)
     speed_data = Data.from_cifar(cifar)
     half = {"auto": None, "on": True, "off": False}[args.half]
-    cfg = dataclasses.replace(profile_config(s), compile=args.compile, half=half)
+    cfg = dataclasses.replace(profile_config(profile), compile=args.compile, half=half)
     if args.epochs:
         cfg = dataclasses.replace(cfg, epochs=args.epochs)
     warmup_seconds = None
@@ -781,7 +797,7 @@ def main(argv=None) -> None:
         # warm-up / compile, past the epoch that freezes the whitening bias (a recompile under torch.compile)
         train(speed_data, dataclasses.replace(cfg, epochs=min(cfg.epochs, cfg.whiten_bias_epochs + 1.0)), seed=10_000)
         warmup_seconds = time.perf_counter() - start
-    seeds = range(args.first_seed, args.first_seed + (args.seeds or s.speedrun_seeds))
+    seeds = range(args.first_seed, args.first_seed + (args.seeds or z.seeds))
     if args.ablation:
         records = ablation(speed_data, cfg, seeds, log=lambda line: print(line, flush=True))
         path = save_ablation(args.out, cfg, records, device, cifar.source, len(speed_data.y_train))

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from . import config
+
 
 class DivergenceError(RuntimeError):
     """The training loss became NaN or infinite."""
@@ -57,11 +59,6 @@ class History:
     def final_train_accuracy(self) -> float:
         """Running accuracy on the training batches of the last stretch before the final check."""
         return self.train_accuracies[-1] if self.train_accuracies else float("nan")
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def check_accuracy(
@@ -112,7 +109,7 @@ def _run(
     hint: str,
     verbose: bool,
     progress: bool,
-    on_epoch_end: Callable[[], None] | None = None,
+    on_epoch_end: Callable[[int, History], None] | None = None,
     on_evaluated: Callable[[History], None] | None = None,
 ) -> History:
     history = History()
@@ -140,7 +137,7 @@ def _run(
             history.images += len(y)
             bar.update()
             if iteration % print_every == 0 or iteration == last:
-                _synchronize(device)
+                config.synchronize(device)
                 history.train_seconds += time.perf_counter() - tick
                 values = torch.stack(pending).tolist()
                 pending.clear()
@@ -164,7 +161,7 @@ def _run(
             iteration += 1
         history.epochs += 1
         if on_epoch_end is not None:
-            on_epoch_end()
+            on_epoch_end(epoch, history)
     bar.close()
     history.wall_seconds = time.perf_counter() - wall
     return history
@@ -205,6 +202,24 @@ def train_barebones(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """What a training step does besides forward, loss, backward and the optimizer's update.
+
+    ``label_smoothing`` goes to the cross-entropy; ``penalty(model)`` (e.g. λ·Σ|w|) is added to the loss that is
+    differentiated, not to the loss that is recorded; ``clip_norm`` rescales the gradient so that its total
+    norm is at most that value (``torch.nn.utils.clip_grad_norm_``), ``clip_value`` clamps every entry
+    (``clip_grad_value_``); ``tracker`` (:class:`dlfoundations.diagnostics.UpdateTracker`, ``InputDrift``) is
+    called just before and after each update.
+    """
+
+    label_smoothing: float = 0.0
+    penalty: Callable[[torch.nn.Module], torch.Tensor] | None = None
+    clip_norm: float | None = None
+    clip_value: float | None = None
+    tracker: object | None = None
+
+
 def train(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -213,14 +228,12 @@ def train(
     epochs: int = 1,
     print_every: int = 100,
     scheduler=None,
-    verbose: bool = True,
-    progress: bool = False,
-    clip_norm: float | None = None,
-    clip_value: float | None = None,
-    tracker=None,
     scheduler_interval: str = "epoch",
     keep_best: bool = False,
-    label_smoothing: float = 0.0,
+    verbose: bool = True,
+    progress: bool = False,
+    step: Step = Step(),
+    on_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
     """Train an ``nn.Module`` with a ``torch.optim`` optimizer (and an optional scheduler).
 
@@ -228,26 +241,26 @@ def train(
     ``scheduler_interval="iteration"`` (warm-up and one-cycle schedules).
     ``keep_best`` keeps a copy of the weights at the best validation check in
     ``history.best_state`` (to show what selecting a checkpoint on validation does).
-    ``clip_norm`` rescales the gradient so that its total norm is at most that value
-    (``torch.nn.utils.clip_grad_norm_``); ``clip_value`` clamps every entry
-    (``clip_grad_value_``). ``tracker`` (a :class:`dlfoundations.diagnostics.UpdateTracker`)
-    records the update:data ratio of every step.
+    ``step`` says what else each step does (:class:`Step`: label smoothing, a penalty, clipping, a
+    tracker); ``on_epoch(epoch, history)`` is called after every epoch (per-epoch measurements,
+    early stopping's bookkeeping).
     """
 
     if scheduler_interval not in ("epoch", "iteration"):
         raise ValueError(f"scheduler_interval must be 'epoch' or 'iteration', not {scheduler_interval!r}")
     per_iteration = scheduler is not None and scheduler_interval == "iteration"
+    tracker = step.tracker
 
-    def step(x, y):
+    def one_step(x, y):
         model.train()
         scores = model(x)
-        loss = F.cross_entropy(scores, y, label_smoothing=label_smoothing)
+        loss = F.cross_entropy(scores, y, label_smoothing=step.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        if clip_value is not None:
-            torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+        (loss + step.penalty(model) if step.penalty is not None else loss).backward()
+        if step.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), step.clip_norm)
+        if step.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(model.parameters(), step.clip_value)
         if tracker is not None:
             tracker.before()
         optimizer.step()
@@ -261,9 +274,15 @@ def train(
         if history.val_accuracies[-1] >= max(history.val_accuracies):
             history.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
+    def epoch_end(epoch: int, history: History) -> None:
+        if scheduler is not None and not per_iteration:
+            scheduler.step()
+        if on_epoch is not None:
+            on_epoch(epoch, history)
+
     rates = ", ".join(f"{group['lr']:g}" for group in optimizer.param_groups)
     return _run(
-        step,
+        one_step,
         lambda: check_accuracy(loader_val, model, verbose=verbose),
         loader_train,
         epochs,
@@ -271,7 +290,7 @@ def train(
         f"(learning rate {rates})",
         verbose,
         progress,
-        on_epoch_end=scheduler.step if scheduler is not None and not per_iteration else None,
+        on_epoch_end=epoch_end,
         on_evaluated=remember_best if keep_best else None,
     )
 
@@ -301,7 +320,7 @@ def train_sgd(
     """:func:`train` with SGD (momentum) on a :class:`dlfoundations.data.CIFAR10`, quietly.
 
     Shuffled training batches, validation on the whole validation split at the end
-    of training; ``options`` go to :func:`train` (``clip_norm``, ``tracker``, ...).
+    of training; ``options`` go to :func:`train` (``step=Step(clip_norm=1.0)``, ...).
     """
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     options = {"print_every": 10**9, "verbose": False, **options}
@@ -348,7 +367,7 @@ def fit_softmax_regression(
         order = torch.randperm(n, generator=generator).to(features.device)
         for i in range(per_epoch):
             index = order[i * batch_size : (i + 1) * batch_size]
-            _synchronize(features.device)
+            config.synchronize(features.device)
             tick = time.perf_counter()
             loss = F.cross_entropy(features[index] @ W + b, labels[index])
             loss.backward()
@@ -356,7 +375,7 @@ def fit_softmax_regression(
                 for p in (W, b):
                     p -= lr * p.grad
                     p.grad = None
-            _synchronize(features.device)
+            config.synchronize(features.device)
             record["seconds"] += time.perf_counter() - tick
             record["updates"] += 1
             seen += len(index)

@@ -101,13 +101,12 @@ def load_study(name: str, storage, seed: int = 0):
             time.sleep(0.5)
 
 
-def suggest(trial, space: str) -> dict:
+def suggest(trial, space: str, profile: str | None = None) -> dict:
     """One configuration from the chapter's grids (the same values random search draws from)."""
-    from . import config, experiments
+    from . import experiments
 
-    s = config.settings()
     if space == "fc":
-        grid = {**experiments.FC_GRID, "hidden": list(s.fc_hidden)}
+        grid = {**experiments.FC_GRID, "hidden": list(experiments.tuning(profile).fc_hidden)}
     elif space == "conv":
         grid = experiments.CONV_GRID
     else:
@@ -115,14 +114,14 @@ def suggest(trial, space: str) -> dict:
     return {name: trial.suggest_categorical(name, values) for name, values in grid.items()}
 
 
-def objective(trial, dataset, space: str) -> float:
+def objective(trial, dataset, space: str, profile: str | None = None) -> float:
     """Train one configuration epoch by epoch, reporting validation accuracy so the pruner can stop it."""
     import optuna
 
-    from . import config, experiments
+    from . import experiments
 
-    s = config.settings()
-    params = suggest(trial, space)
+    s = experiments.tuning(profile)
+    params = suggest(trial, space, profile)
     seed = s.seed + 1000 + trial.number  # never the seeds finalists are re-trained with
     trial.set_user_attr("seed", seed)
     small = experiments.subset(dataset, s.search_images)
@@ -163,7 +162,7 @@ def summary(study) -> dict:
     }
 
 
-def export(study, path: Path, space: str) -> Path:
+def export(study, path: Path, space: str, profile: str | None = None) -> Path:
     """The study as a results file (:mod:`dlfoundations.results`): its best trial as one record, every trial in meta.
 
     The record reads like the chapter's own searches (validation accuracy of the best configuration, its
@@ -174,7 +173,7 @@ def export(study, path: Path, space: str) -> Path:
 
     from . import config, experiments, results
 
-    s = config.settings()
+    s = experiments.tuning(profile)
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not finished:
         raise ValueError(f"study {study.study_name!r} has no completed trial to export")
@@ -212,17 +211,28 @@ def export(study, path: Path, space: str) -> Path:
     return results.save(path, [record], meta)
 
 
-def run(study_name: str, storage_url: str, space: str, trials: int, heartbeat: int = 60, dataset=None):
-    """Join (or create) the study and run ``trials`` trials in this process; returns the study."""
+def run(
+    study_name: str,
+    storage_url: str,
+    space: str,
+    trials: int,
+    heartbeat: int = 60,
+    dataset=None,
+    profile: str | None = None,
+):
+    """Join (or create) the study and run ``trials`` trials in this process (sizes of ``profile``, default the
+    current run profile); returns the study."""
     import optuna
 
     from . import config, data
 
     storage = open_storage(storage_url, heartbeat)
-    study = load_study(study_name, storage, config.settings().seed)
+    study = load_study(study_name, storage, config.settings(profile).seed)
     if dataset is None:
-        dataset = data.load_cifar10(device=config.device())
-    study.optimize(lambda trial: objective(trial, dataset, space), n_trials=trials, catch=(), gc_after_trial=True)
+        dataset = data.load_cifar10(device=config.device(), profile=profile)
+    study.optimize(
+        lambda trial: objective(trial, dataset, space, profile), n_trials=trials, catch=(), gc_after_trial=True
+    )
     optuna.logging.get_logger("optuna").info("this process finished %d trials", trials)
     return study
 
@@ -237,16 +247,14 @@ def main(argv=None) -> None:
     parser.add_argument("--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats")
     parser.add_argument("--export", type=Path, help="also write the study as a results file here")
     args = parser.parse_args(argv)
-    if args.profile:
-        os.environ["DLF_PROFILE"] = args.profile
     try:
-        study = run(args.study, args.storage, args.space, args.trials, args.heartbeat)
+        study = run(args.study, args.storage, args.space, args.trials, args.heartbeat, profile=args.profile)
     except StorageError as error:
         sys.exit(f"dlfoundations.tune: {error}")
     info = summary(study)
     print(json.dumps(info, default=str))
     if args.export:
-        print(f"wrote {export(study, args.export, args.space)}")
+        print(f"wrote {export(study, args.export, args.space, args.profile)}")
 
 
 if __name__ == "__main__":
