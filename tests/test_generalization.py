@@ -172,3 +172,8 @@ def test_plots_of_the_chapter():
     assert "weights below 1e-3" in generalization.sweep_table(
         [{"penalty": "L1", "lambda": 0.0, "val": 0.4, "test": 0.4, "below": 0.01, "norm": 3.0}]
     )
+
+
+def test_every_budget_names_its_profile():
+    assert {name: b.profile for name, b in generalization.BUDGETS.items()} == {n: n for n in generalization.BUDGETS}
+    assert generalization.budget("standard").notebook_seeds == 1 < generalization.budget("standard").seeds

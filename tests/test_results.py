@@ -131,3 +131,14 @@ def test_merge_appends_seeds_to_the_same_run_and_refuses_repeats():
     with pytest.raises(results.ResultsFileError, match="already holds seed"):
         results.merge(merged, [record(seeds=[101], settings=settings)])
     assert len(results.merge(old, [record(seeds=[100], epochs=5)])) == 2  # another size is another run
+
+
+def test_provenance_names_every_size_a_file_mixes(tmp_path):
+    path = results.save(
+        tmp_path / "mixed.json",
+        [record(experiment="a", train_images=2500, epochs=2), record(experiment="b", train_images=49000)],
+        results.metadata("cpu"),
+    )
+    found = {name: (r, path) for name, r in (("a", results.load(path)[1][0]), ("b", results.load(path)[1][1]))}
+    text = results.provenance(found)
+    assert "2,500 training images, 2 epoch(s)" in text and "49,000 training images, 10 epoch(s)" in text

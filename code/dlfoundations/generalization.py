@@ -81,7 +81,16 @@ BUDGETS: dict[str, Budget] = {
     # a 2-core CPU: 5,000 images, long enough at lr 0.01 for the baseline to memorize them (~99.5% in 20 epochs;
     # lr 0.02 stays noisy near 95%); the committed file has 3 seeds of every technique (about 20 min on one
     # thread), the chapter trains one
-    "standard": Budget(train_images=5_000, epochs=20, seeds=3, chapter_seeds=1, channels=(16, 32), hidden=128, lr=0.01),
+    "standard": Budget(
+        profile="standard",
+        train_images=5_000,
+        epochs=20,
+        seeds=3,
+        chapter_seeds=1,
+        channels=(16, 32),
+        hidden=128,
+        lr=0.01,
+    ),
     # a GPU: a wider network, 30 epochs, 5 seeds
     "full": Budget(
         profile="full", train_images=5_000, epochs=30, seeds=5, channels=(32, 64), hidden=256, lr=0.01, ensemble=5

@@ -270,18 +270,17 @@ def comparison(
 
 
 def provenance(records: dict[str, tuple[Record, Path]]) -> str:
-    """One sentence per results file used: its name, profile, device, training images, seeds and epochs."""
+    """One sentence per results file used: its name, device and date, and the profile, training images, epochs
+    and seeds of its records (each distinct combination once, so a file mixing sizes says so)."""
     by_file: dict[Path, list[Record]] = {}
     for record, path in records.values():
         by_file.setdefault(path, []).append(record)
     parts = []
     for path, recs in sorted(by_file.items()):
         meta, _ = load(path)
-        r = recs[0]
-        parts.append(
-            f"`results/{path.name}` ({r.profile} profile, {meta['device_name']} {r.device}, "
-            f"{r.train_images:,} training images, {r.epochs} epoch(s), {len(r.seeds)} seeds, {meta['date'][:10]})"
-        )
+        sizes = dict.fromkeys((r.profile, r.train_images, r.epochs, len(r.seeds)) for r in recs)
+        what = "; ".join(f"{p} profile, {n:,} training images, {e} epoch(s), {s} seeds" for p, n, e, s in sizes)
+        parts.append(f"`results/{path.name}` ({meta['device_name']} {recs[0].device}, {what}, {meta['date'][:10]})")
     return "; ".join(parts) if parts else "no results file yet"
 
 
