@@ -223,3 +223,14 @@ def test_comparison_figure_and_range_plot():
 def test_reproduce_plans_chapters_in_the_order_given():
     assert reproduce.plan(["09", "07"]) == [*experiments.experiments_of("09"), *experiments.experiments_of("07")]
     assert reproduce.plan(["09", "09", "10"]) == list(experiments.experiments_of("09"))
+
+
+def test_a_cut_off_full_size_run_resumes_with_the_finalists_it_lacks():
+    t = experiments.tuning("full")
+    names = [
+        experiments.fc_finalist_name(experiments.REPORT_FC_CONFIG),
+        experiments.conv_finalist_name(t, experiments.REPORT_CONV_CONFIG),
+        experiments.tuned_name(t),
+    ]
+    assert list(experiments.chapter10_records(None, t, searched=False, done=names)) == []  # nothing trained
+    assert names[0] == "two-layer FC, Adam (hidden 4000, lr 0.0001, wd 0.0001)"  # what full-cpu-10.json holds

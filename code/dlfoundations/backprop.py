@@ -247,7 +247,7 @@ def forward_backward_times(model, x, y, repeats: int = 5) -> tuple[float, float]
     import torch
     import torch.nn.functional as F
 
-    def sync():
+    def sync():  # config.synchronize's two lines: an idea module does not import the machinery
         if x.device.type == "cuda":
             torch.cuda.synchronize(x.device)
 

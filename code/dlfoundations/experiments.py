@@ -624,20 +624,25 @@ def tuned_finalist(dataset, t: Tuning, seeds: int | None = None, epochs: int | N
     )
 
 
-def chapter10_records(dataset, t: Tuning, searched: bool = True, verbose: bool = True):
+def chapter10_records(dataset, t: Tuning, searched: bool = True, verbose: bool = True, done=()):
     """Chapter 10's three finalists as ``(record, runs)``, one at a time (so a caller can save each as it ends).
 
     ``searched=True`` searches first and re-runs the top configurations (:func:`finalists`); ``searched=False``
     trains the report's own picks (:data:`REPORT_FC_CONFIG`, :data:`REPORT_CONV_CONFIG`), the way to run the
-    finalists at the report's size on a machine too slow for the search.
+    finalists at the report's size on a machine too slow for the search. Experiments named in ``done`` (a run
+    cut off after some of them) are skipped where the name is known before training: all three without a
+    search, the BatchNorm ConvNet with one.
     """
     if searched:
         yield finalists(dataset, t, fc_search(dataset, t, verbose=verbose), "fc")[0]
         yield finalists(dataset, t, conv_search(dataset, t, verbose=verbose), "conv")[0]
     else:
-        yield fc_finalist(dataset, t, REPORT_FC_CONFIG)
-        yield conv_finalist(dataset, t, REPORT_CONV_CONFIG)
-    yield tuned_finalist(dataset, t)
+        if fc_finalist_name(REPORT_FC_CONFIG) not in done:
+            yield fc_finalist(dataset, t, REPORT_FC_CONFIG)
+        if conv_finalist_name(t, REPORT_CONV_CONFIG) not in done:
+            yield conv_finalist(dataset, t, REPORT_CONV_CONFIG)
+    if tuned_name(t) not in done:
+        yield tuned_finalist(dataset, t)
 
 
 # --------------------------------------------------------------------------- the data itself: JPEG re-encoding

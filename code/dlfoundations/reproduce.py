@@ -75,13 +75,21 @@ def main(argv: list[str] | None = None) -> Path:
     records = []
     meta = {**results.metadata(device), "processes": distributed.world_size()}
     earlier: list = []
+    done: set[str] = set()
     if args.append and args.out.exists():
         old_meta, earlier = results.load(args.out)
         meta["appended"] = old_meta.get("appended", []) + [{k: old_meta.get(k) for k in ("date", "commit", "seconds")}]
         planned = set(seeds) | (set(experiments.finalist_seeds(t)) if "10" in chapters else set())
-        taken = planned & {seed for r in earlier if r.chapter in chapters for seed in r.seeds}
+        finalist = set(experiments.finalist_seeds(t))
+        # a run cut off after some finalists resumes with the others
+        done = {r.experiment for r in earlier if "10" in chapters and r.chapter == "10" and finalist <= set(r.seeds)}
+        taken = planned & {
+            seed for r in earlier if r.chapter in chapters and r.experiment not in done for seed in r.seeds
+        }
         if taken:
             raise SystemExit(f"{args.out} already holds seed(s) {sorted(taken)}: choose another --first-seed")
+        if done and main_process:
+            print(f"already in {args.out} for these seeds, skipped: {sorted(done)}")
 
     def keep(outcome):
         record, runs = outcome
@@ -104,7 +112,8 @@ def main(argv: list[str] | None = None) -> Path:
         for outcome in experiments.jpeg_records(dataset, seeds, experiments.JPEG_IMAGES[profile], profile=profile):
             keep(outcome)
     if "10" in chapters:
-        for outcome in experiments.chapter10_records(dataset, t, searched=not args.no_search, verbose=main_process):
+        searched = not args.no_search
+        for outcome in experiments.chapter10_records(dataset, t, searched, verbose=main_process, done=done):
             keep(outcome)
     meta["seconds"] = round(time.perf_counter() - start, 1)
     distributed.teardown()
