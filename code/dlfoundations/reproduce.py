@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> Path:
     if args.append and args.out.exists():
         old_meta, earlier = results.load(args.out)
         meta["appended"] = old_meta.get("appended", []) + [{k: old_meta.get(k) for k in ("date", "commit", "seconds")}]
-        planned = set(seeds) | (set(experiments.finalist_seeds(t)) if "10" in chapters else set())
         finalist = set(experiments.finalist_seeds(t))
+        planned = set(seeds) | (finalist if "10" in chapters else set())
         # a run cut off after some finalists resumes with the others
         done = {r.experiment for r in earlier if "10" in chapters and r.chapter == "10" and finalist <= set(r.seeds)}
         taken = planned & {
