@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +29,13 @@ def trials(storage_url, study="shared"):
     return optuna.load_study(study_name=study, storage=storage_url).trials
 
 
+def heartbeats(tmp_path):
+    """How many trials have recorded a heartbeat. Optuna only fails a stale trial once it has one:
+    a process killed between starting a trial and its first heartbeat leaves the trial RUNNING."""
+    with sqlite3.connect(tmp_path / "study.db") as db:
+        return db.execute("SELECT count(*) FROM trial_heartbeats").fetchone()[0]
+
+
 @needs_data
 def test_two_processes_share_one_sqlite_study(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
@@ -47,10 +55,10 @@ def test_a_killed_process_leaves_the_study_usable(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     victim = tune_process(tmp_path, "--study", "shared", "--storage", url, "--trials", "3", "--heartbeat", "1")
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # wait until it is inside a trial
+    while time.monotonic() < deadline:  # wait until it is inside a trial that has sent a heartbeat
         time.sleep(0.5)
         try:
-            if any(t.state == optuna.trial.TrialState.RUNNING for t in trials(url)):
+            if any(t.state == optuna.trial.TrialState.RUNNING for t in trials(url)) and heartbeats(tmp_path):
                 break
         except KeyError:  # the study does not exist yet
             continue

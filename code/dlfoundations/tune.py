@@ -16,7 +16,9 @@ there are cores, GPUs or machines. Storages (``--storage``):
 
 A process that dies mid-trial (killed, out of memory, a lost node) leaves that trial ``RUNNING``; each
 process sends a heartbeat, and the next process to start marks trials whose heartbeat stopped as
-``FAIL``, so the study stays usable and a restart simply continues. ``--export`` writes the study's best
+``FAIL``, so the study stays usable and a restart simply continues. (Optuna only fails a trial that has
+sent at least one heartbeat: one killed in the instant between starting and its first beat stays
+``RUNNING`` and is merely ignored; ``summary`` counts it.) ``--export`` writes the study's best
 configuration as a results file (``kind: "search"``) like the other experiments of the course.
 """
 
