@@ -1,6 +1,8 @@
 """Wall time of every chapter notebook in a run profile (default ``quick``), executed as nbval would.
 
-python benchmarks/book.py --out _build/bench/book-quick.json [--profile quick]
+python benchmarks/book.py --out _build/bench/book-quick.json [--profile quick] [--only 02 10] [--cells 3]
+
+``--cells N`` also prints each notebook's N slowest code cells (index and first line), to find what to trim.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -22,13 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="quick", choices=["quick", "standard", "full"])
-    parser.add_argument("--only", nargs="*", help="chapter numbers, e.g. 07 10")
+    parser.add_argument("--only", nargs="*", help="chapter numbers, e.g. 07 09b 10")
+    parser.add_argument("--cells", type=int, default=0, help="print the N slowest code cells of each notebook")
     parser.add_argument("--out")
     args = parser.parse_args()
     os.environ["DLF_PROFILE"] = args.profile
     rows = []
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
-        if args.only and path.name[:2] not in args.only:
+        if args.only and path.name.split("_")[0] not in args.only:
             continue
         notebook = nbformat.read(path, as_version=4)
         client = NotebookClient(
@@ -40,10 +44,19 @@ def main() -> None:
             status = "passed"
         except Exception as error:  # noqa: BLE001 - the table reports any failure
             status = f"failed: {type(error).__name__}"
+        slowest = sorted(cell_seconds(notebook), reverse=True)[: args.cells]
         rows.append(
-            {"notebook": path.name, "profile": args.profile, "seconds": time.perf_counter() - start, "status": status}
+            {
+                "notebook": path.name,
+                "profile": args.profile,
+                "seconds": time.perf_counter() - start,
+                "status": status,
+                "slowest_cells": [{"seconds": t, "cell": i, "first_line": line} for t, i, line in slowest],
+            }
         )
         print(f"{path.name}: {rows[-1]['seconds']:.1f} s, {status}", flush=True)
+        for seconds, index, line in slowest:
+            print(f"    cell {index:3d}: {seconds:7.1f} s  {line}", flush=True)
     total = sum(r["seconds"] for r in rows)
     print()
     print(
@@ -55,6 +68,19 @@ def main() -> None:
     from dlfoundations import config
 
     write(args.out, "book", rows, config.device())
+
+
+def cell_seconds(notebook) -> list[tuple[float, int, str]]:
+    """(seconds, index, first line) of every executed code cell, from the timing nbclient records."""
+    out = []
+    for index, cell in enumerate(notebook.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type != "code" or "shell.execute_reply" not in timing:
+            continue
+        began = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        ended = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+        out.append(((ended - began).total_seconds(), index, cell.source.splitlines()[0][:60] if cell.source else ""))
+    return out
 
 
 if __name__ == "__main__":

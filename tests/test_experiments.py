@@ -157,6 +157,11 @@ def test_finalists_use_fresh_seeds_and_pick_by_mean_validation(tiny_root, monkey
     assert record.summary("val")[0] == max(means)
     assert [c.settings for c, _ in candidates] == [{k: r[k] for k in experiments.FC_GRID} for r in rows[:3]]
     assert len(record.train) == 2 and all(0 <= t <= 1 for t in record.train)
+    # only the pick is tested, and its test accuracies are those of a run that tests as it ends
+    assert None not in record.test and len(record.best_checkpoint_test) == 2
+    assert all(set(c.test) == {None} and c.best_checkpoint_test == [] for c, _ in candidates if c is not record)
+    tested, _ = experiments.fc_finalist(dataset, s, record.settings)
+    assert tested.test == record.test and tested.best_checkpoint_test == record.best_checkpoint_test
 
 
 def test_lr_range_test_finds_the_useful_range():
@@ -234,3 +239,19 @@ def test_a_cut_off_full_size_run_resumes_with_the_finalists_it_lacks():
     ]
     assert list(experiments.chapter10_records(None, t, searched=False, done=names)) == []  # nothing trained
     assert names[0] == "two-layer FC, Adam (hidden 4000, lr 0.0001, wd 0.0001)"  # what full-cpu-10.json holds
+
+
+def test_the_best_check_s_test_accuracy_is_measured_again_only_for_other_weights(tiny_root, monkeypatch):
+    root, _ = tiny_root
+    dataset = data.load_cifar10(root, device="cpu", num_train=100, num_val=50, num_test=100, download=False)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))
+    passes = []
+    evaluate = experiments.evaluate
+    monkeypatch.setattr(experiments, "evaluate", lambda *a, **k: passes.append(1) or evaluate(*a, **k))
+    same = {k: v.clone() for k, v in model.state_dict().items()}
+    test, best = experiments.test_accuracies(model, dataset, same)
+    assert test == best and len(passes) == 1  # the same weights: one pass
+    other = {k: torch.zeros_like(v) for k, v in same.items()}  # scores all 0: argmax is class 0
+    test, best = experiments.test_accuracies(model, dataset, other)
+    assert len(passes) == 3 and best == pytest.approx((dataset.y_test == 0).float().mean().item())
+    assert test == experiments.evaluate(model, dataset, "test")  # the model itself is untouched

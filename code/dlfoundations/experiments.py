@@ -105,17 +105,36 @@ def fit(
     )
     if history.best_state is not None:  # a DistributedDataParallel wrapper prefixes every name with "module."
         history.best_state = {k.removeprefix("module."): v for k, v in history.best_state.items()}
+    test = best_test = None
+    if evaluate_test:
+        test, best_test = test_accuracies(model, dataset, history.best_state)
     return Run(
         seed=seed,
         val=history.final_val_accuracy,
         best_val=history.best_val_accuracy,
-        test=evaluate(model, dataset, "test") if evaluate_test else None,
-        best_checkpoint_test=evaluate(model, dataset, "test", history.best_state) if evaluate_test else None,
+        test=test,
+        best_checkpoint_test=best_test,
         seconds_per_epoch=history.seconds_per_epoch,
         epochs=epochs,
         history=history,
         state=cpu_state(model.state_dict()),
     )
+
+
+def test_accuracies(model: torch.nn.Module, dataset, best_state: dict | None, final_state: dict | None = None):
+    """Test accuracy of the final weights (``model``'s, or ``final_state``) and of ``best_state``.
+
+    When the best validation check was the last one, both are the same weights: one pass over the test
+    images then gives both (a pass costs as much as a short run's training on a CPU).
+    """
+    final = model.state_dict() if final_state is None else final_state
+    test = evaluate(model, dataset, "test", final_state)
+    if best_state is None:
+        return test, None
+    same = final.keys() == best_state.keys() and all(
+        torch.equal(final[k], best_state[k].to(final[k].device)) for k in final
+    )
+    return test, test if same else evaluate(model, dataset, "test", best_state)
 
 
 def cpu_state(state: dict) -> dict:
@@ -225,8 +244,13 @@ def normalized(dataset, normalization: str):
     return dataset if stats is None else dataclasses.replace(dataset, mean=stats[0], std=stats[1])
 
 
-def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bool = False, **changes) -> Run:
-    """Train the named experiment of :data:`ONE_EPOCH` from ``seed``; ``changes`` replace fields of its spec."""
+def one_epoch(
+    name: str, dataset, seed: int, print_every: int = 100, verbose: bool = False, evaluate_test: bool = True, **changes
+) -> Run:
+    """Train the named experiment of :data:`ONE_EPOCH` from ``seed``; ``changes`` replace fields of its spec.
+
+    ``evaluate_test=False`` skips the test set (``Run.test`` is ``None``) for a run compared on validation only.
+    """
     spec = dataclasses.replace(ONE_EPOCH[name], **changes)
     dataset = normalized(dataset, spec.normalization)
     config.seed_everything(seed)
@@ -241,6 +265,7 @@ def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bo
             seed,
             batch_size=spec.batch_size,
             print_every=print_every,
+            evaluate_test=evaluate_test,
             verbose=verbose,
         )
     params = [p.detach().to(dataset.x_train.device).requires_grad_() for p in built]
@@ -255,7 +280,11 @@ def one_epoch(name: str, dataset, seed: int, print_every: int = 100, verbose: bo
         print_every=print_every,
         verbose=verbose,
     )
-    test = training.check_accuracy(dataset.batches("test", 500), spec.barebones, params, split="test", verbose=False)
+    test = None
+    if evaluate_test:
+        test = training.check_accuracy(
+            dataset.batches("test", 500), spec.barebones, params, split="test", verbose=False
+        )
     state = cpu_state({f"param{i}": p for i, p in enumerate(params)})
     return Run(
         seed,
@@ -546,9 +575,27 @@ def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CO
         candidate = {name: row[name] for name in names}
         if candidate not in configs:
             configs.append(candidate)
-    candidates = [finalist(dataset, t, c) for c in configs[:top]]
+    candidates = [finalist(dataset, t, c, test=False) for c in configs[:top]]
     pick = max(candidates, key=lambda outcome: outcome[0].summary("val")[0])
+    record, runs = pick
+    if kind == "fc":
+        model = models.sequential_two_layer_fc(record.settings["hidden"])
+    else:
+        model = models.sequential_convnet(*t.wide_channels)
+    add_test(dataset, record, runs, model.to(dataset.x_train.device))
     return pick, candidates
+
+
+def add_test(dataset, record: Record, runs: list[Run], model: torch.nn.Module) -> None:
+    """Test accuracies of runs trained with ``evaluate_test=False``, from their final and best-check weights.
+
+    :func:`finalists` tests only the configuration it picks: the others' test accuracies would never be looked
+    at, and on the CPU two passes over the 10,000 test images cost about as much as a finalist's training.
+    """
+    for run in runs:
+        run.test, run.best_checkpoint_test = test_accuracies(model, dataset, run.history.best_state, run.state)
+    record.test = [r.test for r in runs]
+    record.best_checkpoint_test = [r.best_checkpoint_test for r in runs]
 
 
 def fc_finalist_name(best: dict) -> str:
@@ -560,12 +607,14 @@ def conv_finalist_name(t: Tuning, best: dict) -> str:
     return f"wide ConvNet ({c1}, {c2}), Adam (lr {best['lr']:g}, wd {best['weight_decay']:g})"
 
 
-def fc_finalist(dataset, t: Tuning, best: dict) -> tuple[Record, list[Run]]:
+def fc_finalist(dataset, t: Tuning, best: dict, test: bool = True) -> tuple[Record, list[Run]]:
     small = subset(dataset, t.search_images)
     return repeat(
         fc_finalist_name(best),
         "10",
-        lambda seed: fc_adam(small, best["hidden"], best["lr"], best["weight_decay"], t.search_epochs, seed),
+        lambda seed: fc_adam(
+            small, best["hidden"], best["lr"], best["weight_decay"], t.search_epochs, seed, evaluate_test=test
+        ),
         finalist_seeds(t),
         small,
         REPORT_FC_BEST,
@@ -575,12 +624,14 @@ def fc_finalist(dataset, t: Tuning, best: dict) -> tuple[Record, list[Run]]:
     )
 
 
-def conv_finalist(dataset, t: Tuning, best: dict) -> tuple[Record, list[Run]]:
+def conv_finalist(dataset, t: Tuning, best: dict, test: bool = True) -> tuple[Record, list[Run]]:
     small = subset(dataset, t.search_images)
     return repeat(
         conv_finalist_name(t, best),
         "10",
-        lambda seed: convnet_adam(small, t.wide_channels, best["lr"], best["weight_decay"], t.search_epochs, seed),
+        lambda seed: convnet_adam(
+            small, t.wide_channels, best["lr"], best["weight_decay"], t.search_epochs, seed, evaluate_test=test
+        ),
         finalist_seeds(t),
         small,
         REPORT_CONV_BEST,

@@ -90,6 +90,7 @@ BUDGETS: dict[str, Budget] = {
         channels=(16, 32),
         hidden=128,
         lr=0.01,
+        l1_sweep=(3e-4, 1e-3),  # as in quick: one run beyond the comparison's
     ),
     # a GPU: a wider network, 30 epochs, 5 seeds
     "full": Budget(
