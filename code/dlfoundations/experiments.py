@@ -569,7 +569,10 @@ def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CO
     ``kind`` is ``"fc"`` or ``"conv"``. The pick uses the mean final validation accuracy over the seeds, never
     test. Returns ``(record, runs)`` of the pick and the list of every candidate's ``(record, runs)``.
     """
-    names, finalist = {"fc": (FC_GRID, fc_finalist), "conv": (CONV_GRID, conv_finalist)}[kind]
+    names, finalist, network = {  # the grid, the re-run, and the network to test the pick's weights in
+        "fc": (FC_GRID, fc_finalist, lambda c: models.sequential_two_layer_fc(c["hidden"])),
+        "conv": (CONV_GRID, conv_finalist, lambda c: models.sequential_convnet(*t.wide_channels)),
+    }[kind]
     configs: list[dict] = []
     for row in rows:
         candidate = {name: row[name] for name in names}
@@ -578,11 +581,7 @@ def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CO
     candidates = [finalist(dataset, t, c, test=False) for c in configs[:top]]
     pick = max(candidates, key=lambda outcome: outcome[0].summary("val")[0])
     record, runs = pick
-    if kind == "fc":
-        model = models.sequential_two_layer_fc(record.settings["hidden"])
-    else:
-        model = models.sequential_convnet(*t.wide_channels)
-    add_test(dataset, record, runs, model.to(dataset.x_train.device))
+    add_test(dataset, record, runs, network(record.settings).to(dataset.x_train.device))
     return pick, candidates
 
 
