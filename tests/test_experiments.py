@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlfoundations import data, experiments, reproduce, results, training
+from dlfoundations import data, experiments, reproduce, results, search, training
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 NOTEBOOKS = {"07": "07_pytorch_barebones", "08": "08_pytorch_module_api", "09": "09_pytorch_sequential_api"}
@@ -120,7 +120,7 @@ def test_committed_comparison_and_floor(tmp_path):
     fc = "Sequential two-layer FC (hidden 4000, Nesterov 1e-2)"
     old = results.metadata("cpu") | {"date": "2026-01-01T00:00:00+00:00"}
     new = results.metadata("cpu") | {"date": "2026-02-01T00:00:00+00:00"}
-    results.save(tmp_path / "a.json", [record(conv, [0.50, 0.51, 0.52]), record(fc, [0.44] * 3)], old)
+    results.save(tmp_path / "a.json", [record(conv, [0.50, 0.51, 0.52]), record(fc, [0.37, 0.38, 0.39])], old)
     results.save(tmp_path / "b.json", [record(conv, [0.55, 0.56, 0.57])], new)
     stale = results.metadata("cpu") | {"date": "2026-03-01T00:00:00+00:00"}  # newest, but run the old way
     results.save(tmp_path / "c.json", [record(conv, [0.3] * 3, settings={})], stale)
@@ -137,7 +137,7 @@ def test_committed_comparison_and_floor(tmp_path):
     assert "| missing | — | — | — | not run yet | — |" in text
     assert results.floor(conv, "quick", tmp_path)[0] == experiments.QUICK_FLOOR["conv"]
     assert results.floor(conv, "standard", tmp_path) == (0.55, "the assignment's target, met by results/b.json")
-    assert results.floor(fc, "standard", tmp_path)[0] == pytest.approx(0.42)  # no target: worst seed less 2
+    assert results.floor(fc, "standard", tmp_path)[0] == pytest.approx(0.35)  # 40% missed: worst seed less 2
     value, why = results.floor("Module ConvNet (32, 16; SGD 3e-3)", "standard", tmp_path)
     assert value == pytest.approx(0.40) and "no committed results" in why
 
@@ -152,7 +152,8 @@ def test_finalists_use_fresh_seeds_and_pick_by_mean_validation(tiny_root, monkey
     rows = experiments.fc_search(dataset, s, verbose=False)
     assert s.seed not in experiments.finalist_seeds(s)  # the search trained from s.seed
     (record, runs), candidates = experiments.finalists(dataset, s, rows, "fc", top=3)
-    assert len(candidates) == 3 and record.seeds == experiments.finalist_seeds(s) == [100, 101]
+    assert len(candidates) == 3 == experiments.finalist_configs(s, "fc") and record.seeds == [100, 101]
+    assert record.seeds == experiments.finalist_seeds(s)
     means = [c.summary("val")[0] for c, _ in candidates]
     assert record.summary("val")[0] == max(means)
     assert [c.settings for c, _ in candidates] == [{k: r[k] for k in experiments.FC_GRID} for r in rows[:3]]
@@ -162,6 +163,15 @@ def test_finalists_use_fresh_seeds_and_pick_by_mean_validation(tiny_root, monkey
     assert all(set(c.test) == {None} and c.best_checkpoint_test == [] for c, _ in candidates if c is not record)
     tested, _ = experiments.fc_finalist(dataset, s, record.settings)
     assert tested.test == record.test and tested.best_checkpoint_test == record.best_checkpoint_test
+
+
+def test_search_and_finalist_sizes_per_profile():
+    t = experiments.TUNING
+    conv = {p: experiments.search_trials(t[p], "conv") for p in t}
+    assert conv == {"quick": 2, "standard": 2, "full": len(search.grid(**experiments.CONV_GRID))}
+    assert experiments.search_trials(t["full"], "fc") == len(search.grid(**experiments.FC_GRID))
+    assert experiments.finalist_configs(t["quick"], "conv") == 2  # a search smaller than TOP_CONFIGS: all of it
+    assert experiments.finalist_configs(t["full"], "conv") == experiments.TOP_CONFIGS
 
 
 def test_lr_range_test_finds_the_useful_range():

@@ -322,6 +322,50 @@ def test_paired_differences_and_ablation_table():
         speedrun.paired_differences(records[2:])
 
 
+def test_t_two_sided_p_matches_the_t_table():
+    from dlfoundations import search
+
+    for df in range(1, 11):  # t_{0.975, df} from the standard tables: p = 0.05 two-sided
+        assert speedrun.t_two_sided_p(search.t_critical(df), df) == pytest.approx(0.05, abs=2e-4)
+    assert speedrun.t_two_sided_p(4.303, 2) == pytest.approx(0.05, abs=1e-4)
+    assert speedrun.t_two_sided_p(-2.776, 4) == pytest.approx(0.05, abs=1e-4)  # two-sided: the sign does not matter
+    assert speedrun.t_two_sided_p(3.747, 4) == pytest.approx(0.02, abs=1e-4)  # t_{0.99, 4}
+    assert speedrun.t_two_sided_p(9.925, 2) == pytest.approx(0.01, abs=1e-4)  # t_{0.995, 2}
+    assert speedrun.t_two_sided_p(1.0, 1) == pytest.approx(0.5)  # df = 1 is Cauchy: P(|T| > 1) = 1/2
+    assert speedrun.t_two_sided_p(0.0, 3) == 1.0
+    assert speedrun.t_two_sided_p(1.96, 2000) == pytest.approx(0.05, abs=1e-3)  # towards the normal
+    with pytest.raises(ValueError, match="positive integer"):
+        speedrun.t_two_sided_p(2.0, 0)
+
+
+def test_holm_steps_down_and_stops_at_the_first_failure():
+    p = [0.01, 0.04, 0.03]
+    assert [q < 0.05 for q in p] == [True, True, True]  # uncorrected: all three
+    assert speedrun.holm(p) == [True, False, False]  # 0.01 ≤ 0.05/3, then 0.03 > 0.05/2: stop
+    assert speedrun.holm([0.01, 0.02, 0.04]) == [True, True, True]  # ≤ 0.05/3, 0.05/2, 0.05: all pass
+    assert speedrun.holm([0.5, 0.001, 0.03]) == [False, True, False]  # in any order: 0.03 > 0.05/2 stops it
+    assert speedrun.holm([]) == []
+
+
+def test_paired_differences_marks_rows_after_holms_correction():
+    reference = [0.60, 0.70, 0.80]
+    shifts = {"strong": [-0.10, -0.11, -0.09], "weak up": [0.02, 0.03, 0.04], "weak down": [-0.03, -0.04, -0.02]}
+    records = [{"name": speedrun.RECIPE, "seed": s, "tta_accuracy": a} for s, a in enumerate(reference)]
+    records += [
+        {"name": name, "seed": s, "tta_accuracy": reference[s] + d}
+        for name, diffs in shifts.items()
+        for s, d in enumerate(diffs)
+    ]
+    rows = {r["name"]: r for r in speedrun.paired_differences(records)}
+    t = 0.03 / (0.01 / math.sqrt(3))  # mean / (std / √n) of the weak rows' differences
+    assert rows["weak up"]["p"] == pytest.approx(speedrun.t_two_sided_p(t, 2))
+    assert 0.025 < rows["weak up"]["p"] < 0.05 and rows["strong"]["p"] < 0.05 / 3  # uncorrected, all three
+    assert [rows[n]["clear"] for n in shifts] == [True, False, False]  # Holm keeps the strong one
+    assert math.isnan(rows[speedrun.RECIPE]["p"]) and not rows[speedrun.RECIPE]["clear"]
+    table = speedrun.ablation_table(records)
+    assert table.count(" * |") == 1 and "Holm" in table
+
+
 def test_ablation_trains_each_row_from_the_same_seeds(tmp_path):
     data = tiny_data()
     cfg = dataclasses.replace(SMALL, epochs=1)

@@ -306,3 +306,18 @@ def test_smoothness_along_path_and_batch_size_runs():
     assert all(b > 0 for b in out["beta"])
     model, history = training.train_with_batch_size(_blob_mlp, _Blobs(), 4, 0.01, epochs=1, seed=0)
     assert len(history.losses) == 125 and isinstance(model, torch.nn.Module)
+
+
+@pytest.mark.parametrize("total", [30, 158, 160])
+def test_step_decay_drops_twice_after_each_of_the_first_two_thirds(total):
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = training.OPTIMIZERS["Momentum"]([param], 0.1)
+    scheduler = training.SCHEDULES["step decay"](opt, total)
+    rates = []
+    for _ in range(total):  # the rate each of the run's iterations uses
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    assert sorted(set(rates), reverse=True) == pytest.approx([0.1, 0.03, 0.009])
+    drops = [i for i in range(1, total) if rates[i] < rates[i - 1]]
+    assert len(drops) == 2 and all(abs(d - k * total / 3) <= 2 for d, k in zip(drops, [1, 2], strict=True))

@@ -72,7 +72,8 @@ def sgd_hyperparameters(cfg: Config) -> dict:
     into SGD per step is ``d = cfg.weight_decay · batch / (1024·(1 + 1/(1 − m)))`` of each weight (times
     the schedule's multiplier) whatever the learning rate: PyTorch multiplies ``weight_decay`` by the
     group's lr, so each group gets ``d`` divided by its lr. The decay then passes through the momentum
-    buffer like a gradient, so a weight left to decay loses about ``d/(1 − m)`` per step.
+    buffer like a gradient, so a weight left to decay loses about ``d/(1 − m)`` per step: per 1024
+    examples ``cfg.weight_decay/(2 − m)``, the decay that results, off by the learning rate's factor.
     """
     scale = 1024 * (1 + 1 / (1 - cfg.momentum))
     lr = cfg.lr / scale
@@ -674,14 +675,57 @@ def ablation(data: Data, base: Config, seeds, names=None, log=None, reference=()
     return records
 
 
-def paired_differences(records: list[dict], reference: str = RECIPE) -> list[dict]:
+def t_two_sided_p(t: float, df: int) -> float:
+    """Two-sided p-value of Student's t statistic ``t`` with ``df`` (a positive integer) degrees of freedom.
+
+    The exact finite sums of Abramowitz and Stegun 26.7.3-4, with ``θ = atan(|t|/√df)``: for odd ``df``
+    ``P(|T| < t) = (2/π)(θ + sin θ (cos θ + (2/3)cos³θ + … + (2·4⋯(df−3))/(1·3⋯(df−2)) cos^(df−2) θ))``,
+    for even ``df`` ``P(|T| < t) = sin θ (1 + (1/2)cos²θ + … + (1·3⋯(df−3))/(2·4⋯(df−2)) cos^(df−2) θ)``.
+    """
+    if df < 1 or int(df) != df:
+        raise ValueError(f"df must be a positive integer, not {df}")
+    theta = math.atan(abs(t) / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2:
+        term = total = math.cos(theta) if df > 1 else 0.0
+        for k in range(3, df - 1, 2):  # the ratio of consecutive terms: c²·(k−1)/k
+            term *= c2 * (k - 1) / k
+            total += term
+        inside = 2 / math.pi * (theta + math.sin(theta) * total)
+    else:
+        term = total = 1.0
+        for k in range(2, df - 1, 2):  # the ratio of consecutive terms: c²·(k−1)/k
+            term *= c2 * (k - 1) / k
+            total += term
+        inside = math.sin(theta) * total
+    return min(1.0, max(0.0, 1 - inside))
+
+
+def holm(p_values, alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down correction: which of ``m`` hypotheses to reject at family-wise level ``alpha``.
+
+    The smallest p-value is compared with ``alpha/m``, the next with ``alpha/(m − 1)``, and so on,
+    stopping at the first that fails; the chance of rejecting any true hypothesis stays below ``alpha``.
+    """
+    p_values = list(p_values)
+    m = len(p_values)
+    reject = [False] * m
+    for rank, i in enumerate(sorted(range(m), key=lambda i: p_values[i])):
+        if not p_values[i] <= alpha / (m - rank):
+            break
+        reject[i] = True
+    return reject
+
+
+def paired_differences(records: list[dict], reference: str = RECIPE, alpha: float = 0.05) -> list[dict]:
     """Per configuration: mean accuracy, and its mean difference from ``reference`` over the shared seeds
     with the standard error of that mean (``std / √n``, from the per-seed differences; NaN for one seed).
 
-    ``clear`` says whether the difference passes a two-sided paired t-test at the 5% level
-    (``|difference| > t·stderr`` with :func:`dlfoundations.search.t_critical`).
+    ``p`` is the two-sided p-value of the paired t-test (:func:`t_two_sided_p`, ``n − 1`` degrees of
+    freedom; NaN when it cannot be computed), and ``clear`` says whether the row survives :func:`holm`'s
+    correction at level ``alpha`` over all the rows that could be tested.
     """
-    from .search import mean_std, t_critical
+    from .search import mean_std
 
     by_name: dict[str, dict[int, float]] = {}
     for r in records:
@@ -695,7 +739,9 @@ def paired_differences(records: list[dict], reference: str = RECIPE) -> list[dic
         diffs = [accuracies[s] - by_name[reference][s] for s in seeds]
         diff = statistics.fmean(diffs) if diffs else float("nan")
         stderr = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else float("nan")
-        clear = len(diffs) > 1 and name != reference and abs(diff) > t_critical(len(diffs) - 1) * stderr
+        p = float("nan")
+        if len(diffs) > 1 and name != reference:
+            p = t_two_sided_p(diff / stderr, len(diffs) - 1) if stderr > 0 else float(diff == 0)
         rows.append(
             {
                 "name": name,
@@ -704,9 +750,13 @@ def paired_differences(records: list[dict], reference: str = RECIPE) -> list[dic
                 "std": std if len(accuracies) > 1 else float("nan"),
                 "difference": diff,
                 "stderr": stderr,
-                "clear": clear,
+                "p": p,
+                "clear": False,
             }
         )
+    tested = [r for r in rows if not math.isnan(r["p"])]
+    for r, reject in zip(tested, holm([r["p"] for r in tested], alpha), strict=True):
+        r["clear"] = reject
     return rows
 
 
@@ -728,7 +778,12 @@ def ablation_table(records: list[dict]) -> str:
         ]
         for r in paired_differences(records)
     ]
-    header = ["configuration", "seeds", "test accuracy (%)", "difference (points, ± s.e.; * paired t-test, 5%)"]
+    header = [
+        "configuration",
+        "seeds",
+        "test accuracy (%)",
+        "difference (points, ± s.e.; * paired t-test, 5%, Holm over the rows)",
+    ]
     return markdown_table(header, rows)
 
 

@@ -298,8 +298,9 @@ def train(
 def adjust_learning_rate(optimizer: torch.optim.Optimizer, lrd: float, epoch: int, schedule) -> None:
     """Multiply every learning rate by ``lrd`` when ``epoch`` is in ``schedule`` (call at each epoch's start).
 
-    The step schedule of CS231n's training loop; ``torch.optim.lr_scheduler.MultiStepLR``
-    with ``milestones=schedule, gamma=lrd``, stepped at each epoch's end, gives the same rates.
+    The step schedule of the training loop in EECS 498's adaptation of the CS231n notebook (the version
+    the HW9 report solved); ``torch.optim.lr_scheduler.MultiStepLR`` with ``milestones=schedule,
+    gamma=lrd``, stepped at each epoch's end, gives the same rates.
     """
     if epoch in schedule:
         for group in optimizer.param_groups:
@@ -401,7 +402,8 @@ OPTIMIZERS: dict[str, Callable] = {
 
 SCHEDULES: dict[str, Callable] = {
     "constant": lambda opt, total: None,
-    "step decay": lambda opt, total: torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, total // 3), gamma=0.3),
+    # two drops, after the first and the second third (``total // 3`` would add a third drop near the end)
+    "step decay": lambda opt, total: torch.optim.lr_scheduler.StepLR(opt, step_size=math.ceil(total / 3), gamma=0.3),
     "cosine": lambda opt, total: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total),
     # the learning rate only: by default OneCycleLR would also cycle the momentum (0.95 → 0.85 → 0.95),
     # and the schedules would no longer differ in their learning rate alone
