@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 ## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
 book: $(STAMP) data
-	$(PY) -m dlfoundations.book --execute cache --out _build/config.yml
+	$(PY) -m dlfoundations.book --execute cache --jobs 2 --out _build/config.yml
 	$(JB) build . --config _build/config.yml
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 	@if [ -z "$$CI" ]; then $(PY) -m webbrowser -t "file://$(CURDIR)/_build/html/index.html" >/dev/null 2>&1 || true; fi
@@ -42,7 +42,7 @@ constraints:
 
 ## make check-html: execute the book in the quick profile and test the HTML in headless Chromium
 check-html: $(STAMP)
-	$(PY) -m dlfoundations.book --execute cache --profile quick --out _build/check/config.yml
+	$(PY) -m dlfoundations.book --execute cache --profile quick --jobs 2 --out _build/check/config.yml
 	DLF_PROFILE=quick $(JB) build . --config _build/check/config.yml --path-output _build/check -W --keep-going -q
 	$(JB) build . --config _build/check/config.yml --path-output _build/check --builder linkcheck -q
 	DLF_HTML=_build/check/_build/html $(PY) -m pytest tests/test_html.py -v --durations=3

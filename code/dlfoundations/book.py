@@ -135,6 +135,85 @@ def book_config(source: Path, execute: str, profile: str, device: str | None = N
     return settings
 
 
+# --------------------------------------------------------------------------- executing the chapters in parallel
+
+
+def toc_notebooks(book_root: Path) -> list[Path]:
+    """The ``.ipynb`` files ``_toc.yml`` lists, in the book's order."""
+    toc = yaml.safe_load((Path(book_root) / "_toc.yml").read_text(encoding="utf8"))
+    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+    return [path for path in (Path(book_root) / f"{name}.ipynb" for name in files) if path.exists()]
+
+
+def _execute_notebook(path: str, timeout: int) -> tuple[str, float, str | None, str | None]:
+    """Run one notebook in a kernel of its own, in its folder, as myst-nb's cache mode would."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    notebook = nbformat.read(path, as_version=4)
+    result = single_nb_execution(
+        notebook, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False, meta_override=True
+    )
+    if result.err is not None:
+        return path, result.time, result.exc_string or repr(result.err), None
+    return path, result.time, None, nbformat.writes(notebook)
+
+
+def execute_chapters(
+    book_root: Path, cache: str, profile: str, jobs: int, timeout: int = 3600, force: bool = False
+) -> dict[str, float]:
+    """Execute the book's notebooks ``jobs`` at a time into the execution cache the build then reads.
+
+    jupyter-book runs the notebooks one after the other; on a CPU most of a chapter's time is spent in
+    operations too small to keep every core busy, so two notebooks side by side, each with half of the
+    cores (``OMP_NUM_THREADS``, unless already set), finish the book sooner. Notebooks the cache already
+    holds for their current code are skipped (``force=True`` runs them again); the later chapters, which
+    train longer, start first. Each result goes into the cache exactly as myst-nb's cache mode stores it,
+    so ``jupyter-book build`` finds every chapter executed. Returns the seconds per executed notebook; a
+    failing notebook stops it with the notebook's traceback.
+    """
+    import concurrent.futures
+    import multiprocessing
+    import os
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    store = get_cache(str(Path(book_root) / cache))
+    todo = []
+    for path in reversed(toc_notebooks(book_root)):
+        try:
+            store.match_cache_notebook(nbformat.read(path, as_version=4))
+            if force:
+                todo.append(str(path))
+        except KeyError:
+            todo.append(str(path))
+    if not todo:
+        return {}
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    os.environ["DLF_PROFILE"] = profile  # the kernels inherit the environment
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, threads)
+    print(f"executing {len(todo)} notebooks, {jobs} at a time, {os.environ['OMP_NUM_THREADS']} thread(s) each")
+    seconds = {}
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_execute_notebook, path, timeout) for path in todo]
+        for future in concurrent.futures.as_completed(futures):
+            path, took, error, executed = future.result()
+            name = Path(path).name
+            if error is not None:
+                for other in futures:
+                    other.cancel()
+                raise SystemExit(f"{name} failed after {took:.0f} s:\n{error}")
+            bundle = CacheBundleIn(nbformat.reads(executed, as_version=4), path, data={"execution_seconds": took})
+            store.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+            seconds[name] = took
+            print(f"{name}: {took:.1f} s", flush=True)
+    return seconds
+
+
 # --------------------------------------------------------------------------- MathJax without a CDN
 
 
@@ -183,6 +262,13 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", default=None, help="default: DLF_PROFILE or this machine's default")
     parser.add_argument("--package", default=PACKAGE, type=Path, help="the package whose sources key the cache")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="with --execute cache: first execute this many notebooks at a time into the cache (default 1: the"
+        " build executes them one by one)",
+    )
     args = parser.parse_args(argv)
     profile = args.profile or config.profile_name()
     key = build_key(profile, args.package)
@@ -193,6 +279,9 @@ def main(argv=None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(yaml.safe_dump(settings, sort_keys=False))
     print(f"wrote {args.out} (execute: {args.execute}, profile: {profile}, cache: {settings['execute']['cache']})")
+    if args.execute == "cache" and args.jobs > 1:
+        execution = settings["execute"]
+        execute_chapters(args.source.parent, execution["cache"], profile, args.jobs, execution.get("timeout", 3600))
 
 
 if __name__ == "__main__":
