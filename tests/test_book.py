@@ -272,3 +272,47 @@ def test_make_book_re_executes_after_a_package_change_and_only_then(tmp_path):
     assert "says: second version" in page and runs == 2, "an unchanged build must come from the cache"
     caches = list((tmp_path / "_build" / ".jupyter_cache").iterdir())
     assert len(caches) == 1, f"stale caches were not pruned: {caches}"
+
+
+def _tiny_book(root: Path, sources: dict[str, str]) -> None:
+    """A book whose _toc.yml lists one notebook per source (a single code cell each)."""
+    import nbformat
+
+    (root / "chapters").mkdir(parents=True)
+    for name, source in sources.items():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / "chapters" / f"{name}.ipynb")
+    chapters = [{"file": f"chapters/{name}"} for name in sources]
+    (root / "_toc.yml").write_text(
+        yaml.safe_dump({"format": "jb-book", "root": "intro", "parts": [{"chapters": chapters}]})
+    )
+
+
+def test_execute_chapters_fills_the_cache_the_build_reads(tmp_path, monkeypatch):
+    import nbformat
+    from jupyter_cache import get_cache
+
+    monkeypatch.setenv("DLF_PROFILE", "standard")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    show = "import os\nprint(os.environ['DLF_PROFILE'], os.environ['OMP_NUM_THREADS'])"
+    _tiny_book(tmp_path, {"a": show, "b": "print(6 * 7)"})
+    assert [p.name for p in book.toc_notebooks(tmp_path)] == ["a.ipynb", "b.ipynb"]
+
+    seconds = book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2, timeout=120)
+    assert set(seconds) == {"a.ipynb", "b.ipynb"}
+    store = get_cache(str(tmp_path / "_build/cache"))
+    for name, printed in [("a", f"quick {max(1, (os.cpu_count() or 1) // 2)}"), ("b", "42")]:
+        # what myst-nb's cache mode does with the unexecuted notebook: match it, merge the outputs
+        _, merged = store.merge_match_into_notebook(nbformat.read(tmp_path / f"chapters/{name}.ipynb", 4))
+        assert merged.cells[0].outputs[0]["text"].strip() == printed
+    assert book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2) == {}  # cached: nothing to run
+    assert set(book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2, force=True)) == set(seconds)
+
+
+def test_execute_chapters_stops_on_a_failing_notebook(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLF_PROFILE", "standard")
+    _tiny_book(tmp_path, {"good": "x = 1", "bad": "raise ValueError('no CIFAR-10 here')"})
+    with pytest.raises(SystemExit, match="(?s)bad.ipynb failed.*no CIFAR-10 here"):
+        book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2, timeout=120)
