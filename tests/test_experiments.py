@@ -265,3 +265,29 @@ def test_the_best_check_s_test_accuracy_is_measured_again_only_for_other_weights
     test, best = experiments.test_accuracies(model, dataset, other)
     assert len(passes) == 3 and best == pytest.approx((dataset.y_test == 0).float().mean().item())
     assert test == experiments.evaluate(model, dataset, "test")  # the model itself is untouched
+
+
+def test_adam_is_fused_on_the_cpu_and_matches_the_default():
+    import copy
+
+    torch.manual_seed(0)
+    fused_net = torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, 5))
+    plain_net = copy.deepcopy(fused_net)
+    fused = experiments.adam(fused_net.parameters(), lr=1e-2, weight_decay=1e-3)
+    plain = torch.optim.Adam(plain_net.parameters(), lr=1e-2, weight_decay=1e-3)
+    assert fused.defaults["fused"] is True and not plain.defaults["fused"]
+    start = [p.detach().clone() for p in fused_net.parameters()]
+    x, y = torch.randn(32, 20), torch.randint(0, 5, (32,))
+    for _ in range(30):
+        for net, optimizer in ((fused_net, fused), (plain_net, plain)):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+    for p, q, p0 in zip(fused_net.parameters(), plain_net.parameters(), start, strict=True):
+        assert not torch.equal(p, p0)  # trained
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
+    for setup in (
+        lambda: experiments.fc_adam_setup("cpu", 8, 1e-3, 1e-4, 0),
+        lambda: experiments.convnet_adam_setup("cpu", (4, 2), 1e-3, 1e-4, 0),
+    ):
+        assert setup()[1].defaults["fused"] is True
