@@ -701,6 +701,18 @@ def t_two_sided_p(t: float, df: int) -> float:
     return min(1.0, max(0.0, 1 - inside))
 
 
+def t_for_p(p: float, df: int) -> float:
+    """The ``|t|`` at which :func:`t_two_sided_p` falls to ``p`` (its inverse, by bisection)."""
+    low, high = 0.0, 1e4
+    for _ in range(100):
+        mid = (low + high) / 2
+        if t_two_sided_p(mid, df) > p:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
 def holm(p_values, alpha: float = 0.05) -> list[bool]:
     """Holm's step-down correction: which of ``m`` hypotheses to reject at family-wise level ``alpha``.
 
