@@ -18,6 +18,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # the tests write results files only under tmp_path, often from a working tree with uncommitted changes;
+    # tests/test_results.py checks the refusal itself with this unset
+    os.environ["DLF_ALLOW_DIRTY"] = "1"
     config.addinivalue_line("markers", "slow: minutes long; run with --run-slow")
     if config.getoption("--without-myst-nb"):
         # kernels started by nbval inherit the environment; this process keeps its own sys.path

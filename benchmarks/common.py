@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -29,9 +28,8 @@ def timed(fn, device) -> float:
 
 
 def write(path: str | Path | None, name: str, rows: list[dict], device) -> None:
-    meta = results.metadata(device)
+    meta = results.metadata(device, allow_dirty=True)  # a benchmark times the working tree; meta says if dirty
     meta["benchmark"] = name
-    meta["command"] = " ".join(sys.argv)
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")

@@ -55,6 +55,8 @@ class Record:
     settings: dict = dataclasses.field(default_factory=dict)
     # running accuracy on the training batches just before the final check, per seed (absent in older files)
     train: list[float] = dataclasses.field(default_factory=list)
+    # torch threads each seed ran with, per seed (absent in older files; None where a merged file lacked them)
+    threads: list[int | None] = dataclasses.field(default_factory=list)
 
     def summary(self, field: str) -> tuple[float, float]:
         """Mean and standard deviation over seeds of one of the per-seed lists."""

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--no-search", action="store_true", help="chapter 10: train the report's picked configurations, no search"
     )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write even though the package has uncommitted changes (a trial file: it says so, and is not committed)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> Path:
     device = config.device()
     if distributed.launched_by_torchrun() and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    try:  # before any data is loaded: a run from uncommitted code stops at once
+        meta = {**results.metadata(device, allow_dirty=args.allow_dirty or None), "processes": 1}
+    except results.DirtyTreeError as error:
+        raise SystemExit(f"reproduce: {error}") from None
     distributed.setup(device)
     main_process = distributed.is_main()
     dataset = data.load_cifar10(device=device, profile=profile)
@@ -73,7 +82,7 @@ def main(argv: list[str] | None = None) -> Path:
     t = dataclasses.replace(t, seed=t.seed + args.first_seed, final_seeds=args.seeds or t.final_seeds)
     seeds = list(range(t.seed, t.seed + t.final_seeds))
     records = []
-    meta = {**results.metadata(device), "processes": distributed.world_size()}
+    meta["processes"] = distributed.world_size()
     earlier: list = []
     done: set[str] = set()
     if args.append and args.out.exists():
@@ -97,6 +106,7 @@ def main(argv: list[str] | None = None) -> Path:
         record, runs = outcome
         if not main_process:
             return
+        record.threads = [torch.get_num_threads()] * len(record.seeds)
         records.append(record)
         results.save(args.out, results.merge(earlier, records), meta)  # after every experiment: a cut-off run
         # keeps what it did

@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,19 +28,36 @@ from .experiments import Record
 
 SCHEMA = 1
 COURSE = "course"
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 
 
 class ResultsFileError(ValueError):
     """A results file that cannot be read as this version of the course writes them."""
 
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+RESULTS_DIR = REPOSITORY / "results"
+# what a results file's numbers depend on: the package, and the pinned versions it ran with
+PROVENANCE_PATHS = ("code", "pyproject.toml", "constraints.txt")
+
+
+class DirtyTreeError(RuntimeError):
+    """A run asked to write a results file from code with uncommitted changes."""
+
+
 def git_commit() -> str | None:
-    """The commit of the code that is running (``+dirty`` when it has uncommitted changes), if known."""
-    root = Path(__file__).resolve().parents[2]
+    """The commit of the code that is running (``+dirty`` when the package or the pins have uncommitted
+    changes), or None outside a git checkout (a pip-installed package)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "code"], cwd=root, capture_output=True, text=True)
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", *PROVENANCE_PATHS],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if commit.returncode != 0:
@@ -46,11 +65,57 @@ def git_commit() -> str | None:
     return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def metadata(device: torch.device | str) -> dict:
-    """Where and with what a set of records was measured."""
+def is_clean_commit(commit: object) -> bool:
+    """Whether ``commit`` names a full git commit with no uncommitted changes (40 hex digits, no ``+dirty``)."""
+    return isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit) is not None
+
+
+def portable(text: str) -> str:
+    """``text`` with this machine's paths taken out: the repository's own root becomes relative, and any other
+    absolute path keeps its last two parts (``…/cifar10-jpeg-mirror/cifar-10-batches-py``), so that a results
+    file says which copy of the data ran without naming anybody's home folder."""
+    root = str(REPOSITORY)
+    text = text.replace(root + "/", "").replace(root, ".")
+    return re.sub(r"(?<![\w.~])/(?:[^/\s\"']+/)+([^/\s\"']+/[^/\s\"']+)", r"…/\1", text)
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that is running (``sys.argv``), as a reader would type it from the repository's root:
+    ``python -m dlfoundations.reproduce --out results/x.json`` rather than the module's absolute path."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    first = Path(argv[0])
+    if first.suffix == ".py" and first.resolve().parent == Path(__file__).resolve().parent:
+        head = f"python -m {__package__}.{first.stem}"  # what `python -m` puts in sys.argv[0] is the file
+    else:
+        head = portable(argv[0])
+    return " ".join([head] + [portable(a) for a in argv[1:]])
+
+
+ALLOW_DIRTY_VARIABLE = "DLF_ALLOW_DIRTY"
+
+
+def metadata(device: torch.device | str, *, allow_dirty: bool | None = None) -> dict:
+    """Where and with what a set of records was measured: device, versions, threads, date, command, commit.
+
+    Raises :class:`DirtyTreeError` when the package has uncommitted changes, since then no commit says which
+    code produced the numbers: commit first, or allow it (``allow_dirty=True``, ``--allow-dirty`` on the
+    command lines; ``None`` reads ``DLF_ALLOW_DIRTY=1`` from the environment, as the test suite sets it for
+    the files its tests write), and the file then says ``"dirty": true`` beside a commit ending in ``+dirty``.
+    """
+    commit = git_commit()
+    if allow_dirty is None:
+        allow_dirty = os.environ.get(ALLOW_DIRTY_VARIABLE) == "1"
+    if commit is not None and commit.endswith("+dirty") and not allow_dirty:
+        raise DirtyTreeError(
+            "the package has uncommitted changes (git status -- code pyproject.toml constraints.txt), so no commit "
+            "would say which code produced these results: commit them and run again, or pass --allow-dirty for a "
+            "trial file that is not to be committed (DLF_ALLOW_DIRTY=1 does the same)"
+        )
     device = torch.device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    return {
+    meta = {
         "schema": SCHEMA,
         "device": str(device),
         "device_name": name,
@@ -58,16 +123,29 @@ def metadata(device: torch.device | str) -> dict:
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "commit": git_commit(),
+        "command": command_line(),
+        "commit": commit,
     }
+    if commit is not None and commit.endswith("+dirty"):
+        meta["dirty"] = True
+    return meta
+
+
+def _portable_values(value):
+    if isinstance(value, str):
+        return portable(value)
+    if isinstance(value, dict):
+        return {k: _portable_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable_values(v) for v in value]
+    return value
 
 
 def write(path: str | Path, kind: str, records: list[dict], meta: dict) -> Path:
     """Write a results file of any kind: ``{"kind", "meta", "records"}``, records as plain dicts."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"kind": kind, "meta": {"schema": SCHEMA, **meta}, "records": records}
+    payload = {"kind": kind, "meta": _portable_values({"schema": SCHEMA, **meta}), "records": records}
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return path
 
@@ -121,8 +199,11 @@ def merge(old: list[Record], new: list[Record]) -> list[Record]:
         repeated = set(match.seeds) & set(record.seeds)
         if repeated:
             raise ResultsFileError(f"{record.experiment!r} already holds seed(s) {sorted(repeated)}; use --first-seed")
+        if len(match.threads) < len(match.seeds):  # records from before threads were kept per seed
+            match.threads = match.threads + [None] * (len(match.seeds) - len(match.threads))
         for field in ("seeds", "val", "best_val", "test", "best_checkpoint_test", "seconds_per_epoch", "train"):
             setattr(match, field, getattr(match, field) + getattr(record, field))
+        match.threads = match.threads + (record.threads or [None] * len(record.seeds))
     return merged
 
 
@@ -132,7 +213,7 @@ def load(path: str | Path) -> tuple[dict, list[Record]]:
     fields = {f.name for f in dataclasses.fields(Record)}
     records = []
     for i, entry in enumerate(raw):
-        missing = fields - set(entry) - {"settings", "train"}  # both optional
+        missing = fields - set(entry) - {"settings", "train", "threads"}  # optional
         if missing:
             raise ResultsFileError(f"{path}: record {i} lacks {sorted(missing)}")
         records.append(Record(**{k: v for k, v in entry.items() if k in fields}))
