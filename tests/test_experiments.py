@@ -1,5 +1,6 @@
 """The experiments of chapters 07–10 are defined once, run by the chapters and by ``reproduce`` alike."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -291,3 +292,27 @@ def test_adam_is_fused_on_the_cpu_and_matches_the_default():
         lambda: experiments.convnet_adam_setup("cpu", (4, 2), 1e-3, 1e-4, 0),
     ):
         assert setup()[1].defaults["fused"] is True
+
+
+def test_each_one_change_run_differs_from_its_base_in_what_its_name_says(tiny_root):
+    for name, (base, changes) in experiments.ONE_CHANGE.items():
+        spec = experiments.ONE_EPOCH[base]
+        changed = {
+            k: v for k, v in dataclasses.replace(spec, **changes).settings().items() if spec.settings().get(k) != v
+        }
+        assert changed and changed == changes, name  # exactly the named change, and it reaches the settings
+        assert spec.chapter in ("08", "09")
+    report = experiments.ONE_EPOCH["Sequential ConvNet (32, 16; Nesterov 1e-2)"]
+    report = dataclasses.replace(report, momentum=0.5, weight_decay=1e-4)
+    group = report.optimizer([torch.nn.Parameter(torch.zeros(1))]).param_groups[0]
+    assert (group["momentum"], group["weight_decay"], group["nesterov"]) == (0.5, 1e-4, True)
+    default = dataclasses.replace(experiments.ONE_EPOCH["Module two-layer FC (hidden 4000, SGD 1e-2)"], init="default")
+    torch.manual_seed(0)
+    weight = default.build().fc1.weight  # PyTorch's U(±1/sqrt(fan_in)): variance 1/(3 fan_in), not He's 2/fan_in
+    assert abs(weight.var().item() * 3 * weight.shape[1] - 1) < 0.02
+    root, _ = tiny_root
+    dataset = data.load_cifar10(root, device="cpu", num_train=200, num_val=100, num_test=100, download=False)
+    name = "Sequential ConvNet, Nesterov 0.5 + weight decay 1e-4 (the report's optimizer)"
+    record, _ = experiments.one_change_record(name, dataset, [0])
+    assert record.experiment == name and record.chapter == "09" and record.settings["momentum"] == 0.5
+    assert record.settings["weight_decay"] == 1e-4 and len(record.val) == 1

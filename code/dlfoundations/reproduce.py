@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--only",
         default="07,08,09,10",
-        help="comma-separated chapters to run (default: 07,08,09,10); 'jpeg' adds the JPEG re-encoding runs",
+        help="comma-separated chapters to run (default: 07,08,09,10); 'jpeg' adds the JPEG re-encoding runs, "
+        "'changes' each change between chapters 08/09 and the report's runs alone (experiments.ONE_CHANGE)",
     )
     parser.add_argument("--weights", type=Path, help="also save every run's final weights (state_dict) here")
     parser.add_argument(
@@ -120,6 +121,9 @@ def main(argv: list[str] | None = None) -> Path:
     start = time.perf_counter()
     for name in plan(chapters):
         keep(experiments.one_epoch_record(name, dataset, seeds, profile=profile))
+    if "changes" in chapters:  # each change between our chapter 08/09 runs and the report's, alone
+        for name in experiments.ONE_CHANGE:
+            keep(experiments.one_change_record(name, dataset, seeds, profile=profile))
     if "jpeg" in chapters:  # how the accuracy of chapter 09's ConvNet moves when the images are re-encoded
         for outcome in experiments.jpeg_records(dataset, seeds, experiments.JPEG_IMAGES[profile], profile=profile):
             keep(outcome)
