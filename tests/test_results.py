@@ -212,7 +212,6 @@ AWAITING_RERUN = {
     "speedrun-cpu-full.json",
     "standard-cpu-0709.json",
     "standard-cpu-jpeg.json",
-    "standard-cpu.json",
 }
 MACHINE_PATH = re.compile(r"\"(/|[A-Za-z]:\\\\)(root|home|Users|work|tmp|mnt|opt)\b")
 
