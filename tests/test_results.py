@@ -211,7 +211,6 @@ AWAITING_RERUN = {
     "speedrun-ablation-standard-cpu.json",
     "speedrun-cpu-full.json",
     "standard-cpu-0709.json",
-    "standard-cpu-jpeg.json",
 }
 MACHINE_PATH = re.compile(r"\"(/|[A-Za-z]:\\\\)(root|home|Users|work|tmp|mnt|opt)\b")
 
