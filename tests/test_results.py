@@ -242,3 +242,21 @@ def test_every_committed_results_file_names_a_clean_commit():
             assert problems, f"{path.name} is clean now: take it off AWAITING_RERUN"
         else:
             assert not problems, f"results/{path.name}: {problems}"
+
+
+def test_change_effects_pair_each_change_with_its_base_by_seed(tmp_path):
+    """A change that adds 5 points to every seed is beyond noise; one whose seeds go both ways is not; a change
+    whose base is not committed is left out; differences are paired by seed, not by position in the file."""
+    base = record(experiment="base", seeds=[0, 1, 2], best_val=[0.40, 0.45, 0.50])
+    up = record(experiment="up", seeds=[2, 0, 1], best_val=[0.5501, 0.45, 0.4999])  # +5 points, shuffled seeds
+    mixed = record(experiment="mixed", seeds=[0, 1, 2], best_val=[0.43, 0.43, 0.52])
+    orphan = record(experiment="orphan", seeds=[0, 1, 2])
+    results.save(tmp_path / "x.json", [base, up, mixed, orphan], results.metadata("cpu"))
+    changes = {"up": ("base", {"lr": 0.1}), "mixed": ("base", {"init": "he"}), "orphan": ("missing", {"x": 1})}
+    rows = {r["name"]: r for r in results.change_effects(changes, directory=tmp_path)}
+    assert set(rows) == {"up", "mixed"}
+    assert rows["up"]["difference"] == pytest.approx(0.05, abs=1e-4) and rows["up"]["clear"]
+    assert rows["up"]["base_mean"] == pytest.approx(0.45)
+    assert rows["mixed"]["difference"] == pytest.approx(0.01) and not rows["mixed"]["clear"]
+    table = results.change_table(list(rows.values()))
+    assert "| up | lr 0.1 | 45.0% | 50.0% | +5.0 ± 0.0 |" in table and "| yes | 3 |" in table

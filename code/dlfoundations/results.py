@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -422,3 +423,70 @@ def candidates(outcomes) -> str:
         shown = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.settings.items())
         rows.append([shown, percent(record.val), percent(record.train), ", ".join(map(str, record.seeds))])
     return markdown_table(["configuration", "final val.", "training (last stretch)", "seeds"], rows)
+
+
+def change_effects(changes: dict[str, tuple[str, dict]], field: str = "best_val", directory=RESULTS_DIR) -> list[dict]:
+    """What each one-change experiment (``name -> (base, changes)``, as :data:`~dlfoundations.experiments.ONE_CHANGE`)
+    did to ``field``, from the committed records: per change whose record and whose base's record are both
+    committed, the base, the change, the mean over its seeds, and the paired difference from the base over the
+    seeds both hold, with its standard error, the paired t-test's p-value and whether it survives Holm's
+    correction over the rows shown (:func:`dlfoundations.speedrun.paired_differences`). Accuracies as fractions.
+    """
+    from .speedrun import holm, paired_differences
+
+    found = committed(list(changes) + [base for base, _ in changes.values()], directory)
+    rows = []
+    for base in dict.fromkeys(base for base, _ in changes.values()):
+        names = [n for n, (b, _) in changes.items() if b == base and n in found]
+        if base not in found or not names:
+            continue
+        per_seed = [  # one entry per (experiment, seed), in the shape paired_differences reads
+            {"name": name, "seed": seed, "tta_accuracy": value}
+            for name in [base, *names]
+            for seed, value in zip(found[name][0].seeds, getattr(found[name][0], field), strict=True)
+        ]
+        compared = paired_differences(per_seed, reference=base)
+        base_mean = next(r["mean"] for r in compared if r["name"] == base)
+        for row in compared:
+            if row["name"] != base:
+                change, path = changes[row["name"]][1], found[row["name"]][1]
+                rows.append({**row, "base": base, "base_mean": base_mean, "change": change, "file": path})
+    tested = [r for r in rows if not math.isnan(r["p"])]  # Holm over every change shown, not per base
+    for row, clear in zip(tested, holm([r["p"] for r in tested]), strict=True):
+        row["clear"] = clear
+    return rows
+
+
+def change_table(rows: list[dict]) -> str:
+    """Markdown (of :func:`change_effects`): each change, its base's mean and its own, the paired difference ±
+    its standard error in points, the p-value, and whether the difference is beyond its noise (Holm, 5%)."""
+    from .book import markdown_table
+
+    lines = []
+    for r in rows:
+        change = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in r["change"].items())
+        stderr = "—" if math.isnan(r["stderr"]) else f"{100 * r['stderr']:.1f}"
+        p = "—" if math.isnan(r["p"]) else f"{r['p']:.2f}"
+        lines.append(
+            [
+                r["name"],
+                change,
+                f"{100 * r['base_mean']:.1f}%",
+                f"{100 * r['mean']:.1f}%",
+                f"{100 * r['difference']:+.1f} ± {stderr}",
+                p,
+                "yes" if r["clear"] else "no",
+                r["seeds"],
+            ]
+        )
+    header = [
+        "experiment",
+        "change",
+        "its base",
+        "with the change",
+        "difference (points)",
+        "p",
+        "beyond noise",
+        "seeds",
+    ]
+    return markdown_table(header, lines)
