@@ -340,3 +340,142 @@ def test_integer_like_sizes_are_accepted_and_floats_refused():
         layers.conv2d(x, torch.ones(1, 1, 3, 3), stride=2.0)
     with pytest.raises(ValueError, match="kernel_size"):
         layers.max_pool2d(x, 1.5)
+
+
+# --------------------------------------------------------------------------- backward passes
+
+
+def autograd_gradients(function, inputs, upstream):
+    leaves = [t.clone().requires_grad_() for t in inputs]
+    return torch.autograd.grad((function(*leaves) * upstream).sum(), leaves)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_conv2d_backward_equals_autograd_on_random_shapes(seed):
+    x, weight, bias, stride, padding = random_conv_case(seed, torch.float64)
+    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    upstream = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    expected = autograd_gradients(lambda *t: F.conv2d(*t, stride=stride, padding=padding), (x, weight, bias), upstream)
+    ours = layers.conv2d_backward(upstream, x, weight, stride, padding)
+    for a, b in zip(ours, expected, strict=True):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel", "stride", "padding"),
+    [
+        ((2, 3, 7, 6), (3, 3), 2, 1),  # stride 2 with padding: the last row and column reach no window
+        ((1, 2, 9, 8), (3, 2), (2, 1), (1, 0)),
+        ((2, 1, 5, 7), (1, 1), 1, 0),  # 1×1
+        ((1, 2, 6, 5), (5, 4), 3, 2),  # kernel almost as large as the padded input
+    ],
+)
+def test_the_hand_written_backward_passes_gradcheck(shape, kernel, stride, padding):
+    generator = torch.Generator().manual_seed(sum(shape))
+    x = torch.randn(*shape, generator=generator, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, shape[1], *kernel, generator=generator, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, generator=generator, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *t: layers.Conv2dFunction.apply(*t, stride, padding), (x, w, b))
+    assert torch.autograd.gradcheck(lambda *t: layers.Conv2dFunction.apply(*t, None, stride, padding), (x, w))
+    pool_padding = tuple(min(p, k // 2) for p, k in zip(layers._pair(padding, ""), kernel, strict=True))
+    assert torch.autograd.gradcheck(lambda t: layers.MaxPool2dFunction.apply(t, kernel, stride, pool_padding), (x,))
+
+
+def test_the_input_gradient_is_a_full_convolution_with_the_kernel():
+    """Stride 1, one channel: ∂L/∂x is the notes' (true) convolution of the padded upstream gradient with w."""
+    generator = torch.Generator().manual_seed(6)
+    x = torch.randn(1, 1, 8, 9, generator=generator, dtype=torch.float64)
+    w = torch.randn(1, 1, 3, 5, generator=generator, dtype=torch.float64)
+    dout = torch.randn(1, 1, 6, 5, generator=generator, dtype=torch.float64)
+    dx, _, _ = layers.conv2d_backward(dout, x, w)
+    full = layers.convolve2d(F.pad(dout[0, 0], (2, 2, 1, 1)), w[0, 0])  # the same size as the padded dout
+    torch.testing.assert_close(dx[0, 0], full, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_max_pool2d_backward_equals_autograd_on_random_shapes(seed):
+    x, kernel, stride, padding = random_pool_case(seed, torch.float64)
+    out = F.max_pool2d(x, kernel, stride, padding)
+    upstream = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    (expected,) = autograd_gradients(lambda t: F.max_pool2d(t, kernel, stride, padding), (x,), upstream)
+    torch.testing.assert_close(layers.max_pool2d_backward(upstream, x, kernel, stride, padding), expected)
+
+
+def test_max_pooling_sends_the_gradient_to_the_argmax_only():
+    x = torch.tensor([[[[1.0, 5.0, 2.0, 2.0], [3.0, 4.0, 2.0, 2.0]]]])
+    dx = layers.max_pool2d_backward(torch.tensor([[[[10.0, 20.0]]]]), x, 2)
+    # the 5 wins its window; the tie of 2s goes to the first in row-major order, as in torch
+    assert dx.tolist() == [[[[0.0, 10.0, 20.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]]
+    leaf = x.clone().requires_grad_()
+    (F.max_pool2d(leaf, 2) * torch.tensor([[[[10.0, 20.0]]]])).sum().backward()
+    assert torch.equal(leaf.grad, dx)
+    overlapping = torch.zeros(1, 1, 5, 5)
+    overlapping[0, 0, 2, 2] = 1.0  # the maximum of all nine 3×3 windows
+    assert layers.max_pool2d_backward(torch.ones(1, 1, 3, 3), overlapping, 3, 1)[0, 0, 2, 2] == 9.0
+
+
+def test_backward_passes_accept_one_image_and_check_shapes():
+    generator = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 6, 5, generator=generator, dtype=torch.float64)
+    w = torch.randn(4, 2, 3, 3, generator=generator, dtype=torch.float64)
+    dx, dw, db = layers.conv2d_backward(torch.ones(4, 3, 3), x, w, 2, 1)
+    batched = layers.conv2d_backward(torch.ones(1, 4, 3, 3), x[None], w, 2, 1)
+    assert dx.shape == x.shape and torch.equal(dx, batched[0][0]) and torch.equal(dw, batched[1])
+    assert db.tolist() == [9.0] * 4
+    assert layers.max_pool2d_backward(torch.ones(2, 3, 2), x, 2).shape == x.shape
+    with pytest.raises(ValueError, match=r"dout must have the shape of the convolution's output \(1, 4, 3, 3\)"):
+        layers.conv2d_backward(torch.ones(1, 4, 4, 2), x[None], w, 2, 1)
+    with pytest.raises(ValueError, match=r"dout must have the pooled shape \(1, 2, 3, 2\)"):
+        layers.max_pool2d_backward(torch.ones(1, 2, 2, 2), x[None], 2)
+
+
+# --------------------------------------------------------------------------- 1×1, dilation, learning a kernel
+
+
+def test_a_one_by_one_convolution_is_a_matrix_product_over_channels():
+    generator = torch.Generator().manual_seed(8)
+    x = torch.randn(2, 5, 4, 3, generator=generator, dtype=torch.float64)
+    w = torch.randn(7, 5, 1, 1, generator=generator, dtype=torch.float64)
+    b = torch.randn(7, generator=generator, dtype=torch.float64)
+    per_pixel = (w[:, :, 0, 0] @ x.flatten(2) + b[:, None]).reshape(2, 7, 4, 3)
+    torch.testing.assert_close(layers.conv2d(x, w, b), per_pixel, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 3, (2, 1)])
+def test_a_dilated_kernel_gives_torch_s_dilated_convolution_and_its_receptive_field(dilation):
+    generator = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 3, 11, 12, generator=generator, dtype=torch.float64)
+    w = torch.randn(4, 3, 3, 2, generator=generator, dtype=torch.float64)
+    spread = layers.dilate(w, dilation)
+    d = layers._pair(dilation, "")
+    assert spread.shape[2:] == (2 * d[0] + 1, d[1] + 1)
+    assert torch.count_nonzero(spread) == torch.count_nonzero(w)
+    expected = F.conv2d(x, w, stride=2, padding=1, dilation=dilation)
+    torch.testing.assert_close(layers.conv2d(x, spread, stride=2, padding=1), expected, rtol=1e-12, atol=1e-12)
+    module = torch.nn.Conv2d(3, 4, (3, 2), dilation=dilation)
+    assert layers.receptive_field([module]) == layers.receptive_field([(spread.shape[2:], 1)])
+
+
+def test_dilate_errors():
+    with pytest.raises(ValueError, match="at least 1"):
+        layers.dilate(torch.ones(3, 3), 0)
+    with pytest.raises(ValueError, match="two dimensions"):
+        layers.dilate(torch.ones(3), 2)
+
+
+def test_learn_kernel_recovers_an_edge_filter_from_noise_images():
+    generator = torch.Generator().manual_seed(10)
+    sobel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
+    x = torch.randn(8, 1, 12, 12, generator=generator, dtype=torch.float64)
+    target = layers.conv2d(x, sobel[None, None], padding=1)
+    weight, losses = layers.learn_kernel(x, target, 3, lr=0.1, steps=150, padding=1)
+    assert len(losses) == 151 and losses[-1] < 1e-15 * losses[0]
+    torch.testing.assert_close(weight[0, 0], sobel, rtol=0, atol=1e-8)
+    # each step is the gradient step that autograd would take
+    w = torch.zeros(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+    F.mse_loss(F.conv2d(x, w, padding=1), target).backward()
+    one_step, _ = layers.learn_kernel(x, target, 3, lr=0.1, steps=1, padding=1)
+    torch.testing.assert_close(one_step, -0.1 * w.grad, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"target \(8, 1, 12, 12\) must have the shape.*\(8, 1, 10, 10\)"):
+        layers.learn_kernel(x, target, 3, lr=0.1, steps=1)

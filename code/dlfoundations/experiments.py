@@ -5,6 +5,9 @@ best validation accuracy, test accuracy of the final weights (and of the best
 validation checkpoint, to show what picking it costs), and seconds per epoch.
 :func:`repeat` runs several seeds and collects them in a :class:`Record`, the
 unit that :mod:`dlfoundations.results` saves and tabulates.
+
+Chapter 02b's LeNet-5 runs are here too (:data:`LENET`, :func:`lenet`), with their command line:
+``python -m dlfoundations.experiments lenet --profile standard --out results/lenet-standard-cpu.json``.
 """
 
 from __future__ import annotations
@@ -1032,6 +1035,28 @@ def lenet_table(found: list[tuple[Record, dict, object]]) -> str:
     return markdown_table(header, rows)
 
 
+def lenet_summary(profile: str = "standard", directory=None) -> str:
+    """One Markdown sentence on the committed runs of ``profile`` (:func:`lenet_reference`): test accuracy over the
+    seeds and where they ran, or that none is committed yet, with the command that writes them."""
+    from . import results
+
+    found = lenet_reference(profile, directory)
+    if found is None:
+        return (
+            f"No multi-seed run of the `{profile}` profile is committed yet (not run yet): `results/` holds no file "
+            f"of kind `{LENET_KIND}` at that profile's sizes. `python -m dlfoundations.experiments lenet --profile "
+            f"{profile} --out results/lenet-{profile}-cpu.json` writes one."
+        )
+    record, meta, path = found
+    commit = (meta.get("commit") or "unknown")[:7]
+    return (
+        f"The committed `{profile}` runs reached {results.percent(record.test)} test accuracy (mean ± standard "
+        f"deviation over seeds {', '.join(map(str, record.seeds))}; `results/{path.name}`, "
+        f"{record.train_images:,} training images, {record.epochs} epochs, {meta.get('device_name', '?')} "
+        f"{record.device}, commit `{commit}`)."
+    )
+
+
 def lenet_main(argv: list[str] | None = None):
     """``python -m dlfoundations.experiments lenet --profile standard --out results/lenet-standard-cpu.json``:
     LeNet-5 over seeds, written (after every seed) as a results file of kind :data:`LENET_KIND`."""
@@ -1085,14 +1110,20 @@ def lenet_main(argv: list[str] | None = None):
     meta.update(profile=args.profile, data=dataset.source)
     meta.update(val_images=len(dataset.y_val), test_images=len(dataset.y_test))
     first = config.settings(args.profile).seed + args.first_seed
-    records: list[Record] = []
-    start = time.perf_counter()
-    for seed in range(first, first + (args.seeds or setup.seeds)):  # one record per seed, merged: a cut-off run
-        record, runs = lenet_record(dataset, [seed], setup, args.profile)  # keeps the seeds it finished
+    seeds = range(first, first + (args.seeds or setup.seeds))
+    same = (args.profile, setup.epochs, len(dataset.y_train), setup.settings())
+    held = {s for r in earlier if (r.profile, r.epochs, r.train_images, r.settings) == same for s in r.seeds}
+    if held & set(seeds):
+        raise SystemExit(
+            f"experiments lenet: {args.out} already holds seed(s) {sorted(held & set(seeds))}: use --first-seed"
+        )
+    merged, start = earlier, time.perf_counter()
+    for seed in seeds:  # one record per seed, merged and written at once: a cut-off run keeps the seeds it finished
+        record, runs = lenet_record(dataset, [seed], setup, args.profile)
         record.threads = [torch.get_num_threads()]
-        records.append(record)
+        merged = results.merge(merged, [record])  # a seed the file already holds is an error
         meta["seconds"] = round(time.perf_counter() - start, 1)
-        results.write(args.out, LENET_KIND, [dataclasses.asdict(r) for r in results.merge(earlier, records)], meta)
+        results.write(args.out, LENET_KIND, [dataclasses.asdict(r) for r in merged], meta)
         print(f"seed {seed}: val {100 * runs[0].val:.1f}%, test {100 * runs[0].test:.1f}%", flush=True)
     print(f"wrote {args.out} ({meta['seconds']:.0f} s)")
     return args.out
@@ -1111,5 +1142,7 @@ def main(argv: list[str] | None = None):
     return COMMANDS[argv[0]](argv[1:])
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # run the package's copy of this module, the one that dlfoundations.results imports
+    from dlfoundations.experiments import main as package_main
+
+    package_main()

@@ -6,12 +6,18 @@ Everything follows PyTorch's definitions, so that the results can be compared nu
   output size :func:`output_size` ``= ⌊(n + 2p − k)/s⌋ + 1``. It is written twice: as a loop over
   output positions (:func:`conv2d_loops`, readable) and as one matrix product over the columns of
   :func:`im2col` (:func:`conv2d`, fast). Both are built from differentiable tensor operations, so
-  autograd gives their backward pass.
+  autograd gives their backward pass (and :func:`conv2d_backward` writes it out).
 * :func:`convolve2d` is the *true* convolution of the textbook formula
   ``(f ∗ g)[i, j] = Σ_m Σ_n f[i − m, j − n] g[m, n]``, for one channel; it equals a
   cross-correlation with the flipped kernel.
 * :func:`max_pool2d` and :func:`avg_pool2d` take the maximum or the mean of every window.
 * :func:`receptive_field` follows a stack of convolutions and poolings back to the input.
+* :func:`dilate` spreads a kernel out with zeros (a dilated convolution is :func:`conv2d` with it).
+* :func:`conv2d_backward` and :func:`max_pool2d_backward` are the backward passes written out: the input
+  gradient of a convolution is a full convolution of the upstream gradient with the kernel, and max
+  pooling sends each window's gradient to its maximum. :class:`Conv2dFunction` and
+  :class:`MaxPool2dFunction` wrap them for ``torch.autograd.gradcheck``; :func:`learn_kernel` fits a
+  filter by gradient descent with them.
 
 Shapes are NCHW: ``x`` is ``(N, C, H, W)``, a filter bank ``(F, C, kH, kW)``, a bias ``(F,)``.
 This module depends on torch only.
@@ -272,3 +278,169 @@ def receptive_field(layers: Iterable[Any]) -> int | tuple[int, int]:
             field[d] += (kernel[d] - 1) * jump[d]
             jump[d] *= stride[d]
     return field[0] if field[0] == field[1] else (field[0], field[1])
+
+
+# --------------------------------------------------------------------------- backward passes, written out
+
+
+def dilate(x: torch.Tensor, factor: IntPair) -> torch.Tensor:
+    """Put ``factor − 1`` zeros between neighbouring entries of the last two dimensions.
+
+    ``(…, h, w)`` becomes ``(…, (h − 1)·d_h + 1, (w − 1)·d_w + 1)``. On a kernel this makes the kernel of a
+    *dilated* convolution: ``conv2d(x, dilate(w, d))`` is ``F.conv2d(x, w, dilation=d)``, ``k×k`` weights
+    spread over ``d(k − 1) + 1`` pixels. On the upstream gradient of a convolution with stride ``s`` it puts
+    back, as zeros, the outputs that the stride skipped: that is how :func:`conv2d_backward` handles a stride.
+    """
+    dh, dw = _pair(factor, "factor")
+    if dh < 1 or dw < 1:
+        raise ValueError(f"dilate: the factor must be at least 1, not {(dh, dw)}")
+    x = torch.as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"dilate: expected at least two dimensions (…, H, W), got shape {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    out = x.new_zeros(*x.shape[:-2], (h - 1) * dh + 1, (w - 1) * dw + 1)
+    out[..., ::dh, ::dw] = x
+    return out
+
+
+def conv2d_backward(
+    dout: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, stride: IntPair = 1, padding: IntPair = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(dx, dweight, dbias)``: the gradients of a loss ``L`` with respect to the input, the filters and the
+    bias of :func:`conv2d`, given the upstream gradient ``dout = ∂L/∂out`` (the output's shape).
+
+    * ``dbias[f] = Σ_{n,i,j} dout[n, f, i, j]``: the bias is added at every output position.
+    * ``dweight[f, c, u, v] = Σ_{n,i,j} dout[n, f, i, j] · x̃[n, c, i·s + u, j·s + v]``: every window, weighted by
+      its upstream gradient and summed over positions (parameter sharing); one product with :func:`im2col`.
+    * ``dx``: an input pixel receives ``w[f, c, u, v] · dout[n, f, i, j]`` from every output whose window
+      covers it. That is the *full* convolution (the true, flipping one) of the upstream gradient with the
+      kernel, so it is computed as a cross-correlation (:func:`conv2d`) of ``dout``, stride-dilated by
+      :func:`dilate` and padded with ``k − 1`` zeros, with the kernel flipped in both directions and its
+      ``F`` and ``C`` axes swapped. Rows and columns that no window reached get 0, and the border that
+      ``padding`` added is cut off.
+
+    ``dx`` has the shape of ``x``, ``dweight`` that of ``weight`` and ``dbias`` is ``(F,)``.
+    """
+    x, weight = _tensors(x, weight)
+    dout = torch.as_tensor(dout, dtype=x.dtype, device=x.device)  # the upstream gradient in the input's dtype
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, dout = x.unsqueeze(0), dout.unsqueeze(0)
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    _check_conv(x, weight, None, (ph, pw))
+    (n, _, h, w), (f, _, kh, kw) = x.shape, weight.shape
+    expected = (n, f, output_size(h, kh, sh, ph), output_size(w, kw, sw, pw))
+    if tuple(dout.shape) != expected:
+        raise ValueError(
+            f"conv2d_backward: dout must have the shape of the convolution's output {expected}, not "
+            f"{tuple(dout.shape)} (input {tuple(x.shape)}, filters {tuple(weight.shape)}, stride {(sh, sw)}, "
+            f"padding {(ph, pw)})"
+        )
+    dbias = dout.sum(dim=(0, 2, 3))
+    columns = im2col(x, (kh, kw), (sh, sw), (ph, pw))  # (N, C·kH·kW, H_out·W_out)
+    dweight = torch.einsum("nfp,nkp->fk", dout.flatten(2), columns).reshape(weight.shape)
+    flipped = weight.flip(2, 3).transpose(0, 1)  # (C, F, kH, kW)
+    full = conv2d(dilate(dout, (sh, sw)), flipped, padding=(kh - 1, kw - 1))  # rows 0 … (H_out − 1)·s + kH − 1
+    grown = F.pad(full, (0, w + 2 * pw - full.shape[3], 0, h + 2 * ph - full.shape[2]))  # the padded input's size
+    dx = grown[:, :, ph : ph + h, pw : pw + w]
+    return (dx.squeeze(0) if unbatched else dx), dweight, dbias
+
+
+def max_pool2d_backward(
+    dout: torch.Tensor, x: torch.Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> torch.Tensor:
+    """``dx = ∂L/∂x`` of :func:`max_pool2d`, given ``dout = ∂L/∂out`` (the pooled shape).
+
+    Each window passes its upstream gradient, whole, to the input that holds the window's maximum (its
+    argmax); the other inputs of the window get nothing from it. Where windows overlap (stride smaller than
+    the kernel) an input collects the gradients of every window it wins. A tie goes to the first maximum
+    in the window's row-major order, as PyTorch's CPU kernel does.
+    """
+    x, unbatched = _batched(torch.as_tensor(x))
+    dout = torch.as_tensor(dout, dtype=x.dtype, device=x.device)
+    dout = dout.unsqueeze(0) if unbatched else dout
+    windows = _pool_windows(x, kernel_size, stride, padding, float("-inf"), "max_pool2d_backward")
+    n, c, ho, wo, kh, kw = windows.shape
+    if tuple(dout.shape) != (n, c, ho, wo):
+        raise ValueError(
+            f"max_pool2d_backward: dout must have the pooled shape {(n, c, ho, wo)}, not {tuple(dout.shape)}"
+        )
+    (sh, sw), (ph, pw) = (kh, kw) if stride is None else _pair(stride, "stride"), _pair(padding, "padding")
+    winner = windows.reshape(n, c, ho, wo, kh * kw).argmax(dim=-1)  # row-major index a·kW + b in each window
+    rows = torch.arange(ho, device=x.device).view(-1, 1) * sh + winner // kw  # in the padded input
+    cols = torch.arange(wo, device=x.device).view(1, -1) * sw + winner % kw
+    hp, wp = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
+    dx = torch.zeros(n, c, hp * wp, dtype=dout.dtype, device=x.device)
+    dx = dx.scatter_add(2, (rows * wp + cols).flatten(2), dout.flatten(2)).view(n, c, hp, wp)
+    dx = dx[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    return dx.squeeze(0) if unbatched else dx
+
+
+class Conv2dFunction(torch.autograd.Function):
+    """:func:`conv2d` with :func:`conv2d_backward` as its backward pass, in place of autograd's.
+
+    ``Conv2dFunction.apply(x, weight, bias, stride, padding)`` (``bias`` may be None) behaves like
+    ``conv2d``, so ``torch.autograd.gradcheck`` can test the hand-written gradients against finite differences.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry = (stride, padding)
+        return conv2d(x, weight, bias, stride, padding)
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, weight = ctx.saved_tensors
+        dx, dweight, dbias = conv2d_backward(dout, x, weight, *ctx.geometry)
+        needs = ctx.needs_input_grad
+        return (dx if needs[0] else None, dweight if needs[1] else None, dbias if needs[2] else None, None, None)
+
+
+class MaxPool2dFunction(torch.autograd.Function):
+    """:func:`max_pool2d` with :func:`max_pool2d_backward` as its backward pass:
+    ``MaxPool2dFunction.apply(x, kernel_size, stride, padding)``."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride=None, padding=0):
+        ctx.save_for_backward(x)
+        ctx.geometry = (kernel_size, stride, padding)
+        return max_pool2d(x, kernel_size, stride, padding)
+
+    @staticmethod
+    def backward(ctx, dout):
+        (x,) = ctx.saved_tensors
+        return max_pool2d_backward(dout, x, *ctx.geometry), None, None, None
+
+
+def learn_kernel(
+    x: torch.Tensor, target: torch.Tensor, kernel_size: IntPair, lr: float, steps: int, padding: IntPair = 0
+) -> tuple[torch.Tensor, list[float]]:
+    """Filters ``w`` (no bias) fitted by plain gradient descent so that ``conv2d(x, w, padding=padding)``
+    matches ``target`` (``(N, F, H_out, W_out)``) in mean squared error.
+
+    Starts from zeros and takes ``steps`` steps ``w ← w − lr · ∂L/∂w`` with the gradient of
+    :func:`conv2d_backward`. Returns ``w`` ``(F, C, kH, kW)`` and the loss ``L`` before every step and after
+    the last (``steps + 1`` values, in the squared units of ``target``).
+    """
+    x, target = _tensors(x, target)
+    _check_images(x, "learn_kernel")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    if steps < 0 or not lr > 0:
+        raise ValueError(f"learn_kernel: need steps ≥ 0 and lr > 0, got steps={steps}, lr={lr}")
+    weight = torch.zeros(target.shape[1], x.shape[1], kh, kw, dtype=x.dtype, device=x.device)
+    losses = []
+    for step in range(steps + 1):
+        out = conv2d(x, weight, padding=padding)
+        if out.shape != target.shape:
+            raise ValueError(
+                f"learn_kernel: the target {tuple(target.shape)} must have the shape of the convolution's output "
+                f"{tuple(out.shape)} (input {tuple(x.shape)}, kernel {(kh, kw)}, padding {padding})"
+            )
+        residual = out - target
+        losses.append(residual.pow(2).mean().item())
+        if step == steps:
+            break
+        _, dweight, _ = conv2d_backward(2 * residual / residual.numel(), x, weight, padding=padding)
+        weight = weight - lr * dweight
+    return weight, losses

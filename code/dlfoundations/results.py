@@ -195,7 +195,7 @@ def merge(old: list[Record], new: list[Record]) -> list[Record]:
         key = json.dumps([getattr(record, f) for f in same], sort_keys=True)  # tuples and lists alike
         match = next((r for r in merged if json.dumps([getattr(r, f) for f in same], sort_keys=True) == key), None)
         if match is None:
-            merged.append(record)
+            merged.append(dataclasses.replace(record))  # a copy: later records of ``new`` may merge into it
             continue
         repeated = set(match.seeds) & set(record.seeds)
         if repeated:
