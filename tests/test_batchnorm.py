@@ -78,6 +78,23 @@ def test_training_output_is_standardized_and_errors():
         batchnorm.forward(torch.randn(4, 3), torch.ones(3), torch.zeros(3), training=False)
 
 
+def test_standardizing_keeps_the_shape_of_the_distribution():
+    """BN sets mean 0 and variance 1 per feature; skewness and ties survive, so ReLU outputs stay non-Gaussian."""
+    z = torch.randn(2000, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    relu = torch.relu(z)
+    y, _ = batchnorm.forward(relu, torch.ones(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64), eps=0.0)
+    torch.testing.assert_close(y.mean(0), torch.zeros(4, dtype=torch.float64))
+    torch.testing.assert_close(y.var(0, unbiased=False), torch.ones(4, dtype=torch.float64))
+
+    def skewness(a):
+        centred = a - a.mean(0)
+        return (centred**3).mean(0) / centred.pow(2).mean(0) ** 1.5
+
+    torch.testing.assert_close(skewness(y), skewness(relu))  # unchanged by standardizing
+    assert (skewness(y) > 1.2).all()  # a rectified normal's is 1.64, a Gaussian's 0
+    assert torch.equal(y == y.min(0).values, relu == 0)  # the zeros share one value
+
+
 def test_deep_mlp_accepts_our_batchnorm():
     torch.manual_seed(0)
     model = models.DeepMLP(in_features=12, width=10, depth=3, batchnorm=True, norm_layer=batchnorm.BatchNorm)

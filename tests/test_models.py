@@ -170,11 +170,17 @@ def test_small_cnn_shapes_and_norm_placement():
     from dlfoundations import batchnorm
 
     x = torch.randn(4, 3, 32, 32)
-    assert models.small_cnn((4, 8))(x).shape == (4, 10)
+    plain = models.small_cnn((4, 8))
+    assert plain(x).shape == (4, 10) and plain.conv1.bias is not None
     before = models.small_cnn((4, 8), norm_layer=torch.nn.BatchNorm2d)
     names = [n for n, _ in before.named_children()]
-    assert names.index("norm1") < names.index("relu1") and before.conv1.bias is None
+    assert names.index("norm1") < names.index("relu1")
+    assert before.conv1.bias is None and before.conv2.bias is None  # BN's β is the ReLU's threshold
     after = models.small_cnn((4, 8), norm_layer=batchnorm.BatchNorm, norm_after_relu=True)
     names = [n for n, _ in after.named_children()]
     assert names.index("norm1") > names.index("relu1")
     assert after(x).shape == (4, 10)
+    # with BN after the ReLU the convolutions keep their biases, the ReLUs' thresholds
+    assert all(conv.bias is not None and not conv.bias.any() for conv in (after.conv1, after.conv2))
+    assert models.count_parameters(after) - models.count_parameters(before) == 4 + 8
+    assert models.count_parameters(plain) == models.count_parameters(before) - 2 * (4 + 8) + (4 + 8)

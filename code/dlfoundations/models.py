@@ -263,11 +263,18 @@ def small_cnn(channels=(16, 32), norm_layer=None, norm_after_relu: bool = False,
     The small network of the optimizer and Batch Normalization comparisons. ``norm_layer``
     (``torch.nn.BatchNorm2d``, :class:`dlfoundations.batchnorm.BatchNorm`, a GroupNorm factory, ...)
     is called with the number of channels; ``norm_after_relu=True`` puts it after the ReLU instead.
+
+    A convolution has a bias unless a norm layer follows it directly: that layer subtracts the
+    per-channel mean, bias included, and its own shift β takes the bias's place (the ReLU's
+    threshold). With the norm after the ReLU the convolution keeps its bias, which is then the
+    ReLU's only learnable threshold, so both placements can shift where each ReLU cuts off. Biases
+    start at zero.
     """
     layers = OrderedDict()
     previous = 3
+    conv_bias = norm_layer is None or norm_after_relu
     for i, width in enumerate(channels, start=1):
-        layers[f"conv{i}"] = torch.nn.Conv2d(previous, width, 3, padding=1, bias=norm_layer is None)
+        layers[f"conv{i}"] = torch.nn.Conv2d(previous, width, 3, padding=1, bias=conv_bias)
         act = torch.nn.ReLU()
         if norm_layer is not None and not norm_after_relu:
             layers[f"norm{i}"] = norm_layer(width)
