@@ -42,6 +42,46 @@ def tiny_root(tmp_path):
     return tmp_path, (train_x, train_y, test_x, test_y)
 
 
+def write_synthetic_root(root, num_train: int, num_test: int, seed: int = 0):
+    """Write ``root/cifar-10-batches-py/`` in the official layout (five training batches and a test batch) holding
+    random images; returns ``(train_x, train_y, test_x, test_y)``.
+
+    Not CIFAR-10: a plumbing fixture. Each image is noise around a colour that depends on its label, so that a
+    network trained on it learns something and its accuracies are not all equal to chance.
+    """
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(40, 216, size=(10, 3, 1, 1))
+
+    def images(n):
+        labels = rng.integers(0, 10, size=n)
+        noise = rng.integers(-40, 41, size=(n, 3, 32, 32))
+        return (colours[labels] + noise).clip(0, 255).astype(np.uint8), labels
+
+    folder = root / cifar10_files.FOLDER
+    folder.mkdir(parents=True)
+    per_batch = -(-num_train // len(cifar10_files.TRAIN_FILES))
+    train_x, train_y = images(per_batch * len(cifar10_files.TRAIN_FILES))
+    test_x, test_y = images(num_test)
+    for i, name in enumerate(cifar10_files.TRAIN_FILES):
+        part = slice(i * per_batch, (i + 1) * per_batch)
+        write_batch(folder / name, train_x[part], train_y[part])
+    write_batch(folder / cifar10_files.TEST_FILE, test_x, test_y)
+    return train_x, train_y, test_x, test_y
+
+
+@pytest.fixture(scope="session")
+def quick_root(tmp_path_factory):
+    """A synthetic folder in the official layout, just large enough for the quick profile (2,560 training images
+    after the 1,000-image validation pool, 1,000 test images): what the tests that start ``dlfoundations.tune``,
+    ``reproduce`` or ``torchrun`` processes read through ``CIFAR10_ROOT``, so that they run without CIFAR-10."""
+    from dlfoundations import config, data
+
+    quick = config.PROFILES["quick"]
+    root = tmp_path_factory.mktemp("synthetic-quick")
+    write_synthetic_root(root, quick.num_train + data.VAL_POOL, quick.num_test)
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch, tmp_path):
     """Tests never see the developer's profile, device or data variables, nor their cache."""

@@ -2,7 +2,9 @@ import hashlib
 import io
 import os
 import pickle
+import socket
 import tarfile
+import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +244,55 @@ def test_a_dropped_connection_is_retried_and_resumed(tmp_path, monkeypatch):
     out = cifar10_files.download("https://example.invalid/c.tar.gz", tmp_path / "c.tar.gz", progress=False)
     assert out.read_bytes() == payload and requests == [None, "bytes=1000-"]
     assert not (tmp_path / "c.tar.gz.part").exists()
+
+
+def fake_network(monkeypatch, failure):
+    """``urlopen`` that always raises ``failure``, and a ``sleep`` that only records its waits."""
+    attempts, waits = [], []
+
+    def urlopen(request, timeout):
+        attempts.append(request.full_url)
+        raise failure
+
+    monkeypatch.setattr(cifar10_files.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(cifar10_files.time, "sleep", waits.append)
+    return attempts, waits
+
+
+PERMANENT = {  # retrying cannot help: fail at once, saying where to put the data
+    "no network (name resolution)": urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution")),
+    "connection refused": urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")),
+    "not found": urllib.error.HTTPError(cifar10_files.URL, 404, "Not Found", {}, None),
+}
+
+
+@pytest.mark.parametrize("what", PERMANENT)
+def test_an_offline_machine_is_told_at_once_where_to_put_the_data(tmp_path, monkeypatch, what):
+    attempts, waits = fake_network(monkeypatch, PERMANENT[what])
+    with pytest.raises(cifar10_files.DataNotFoundError) as error:
+        data.load_cifar10(tmp_path / "nowhere", device="cpu")
+    assert attempts == [cifar10_files.URL] and waits == [], "one attempt, no waiting"
+    message = str(error.value)
+    assert "CIFAR10_ROOT" in message and "CIFAR10_URL" in message
+    assert str(tmp_path / "nowhere" / cifar10_files.FOLDER / "data_batch_1") in message
+    if what.startswith("no network"):
+        assert "offline" in message and "name resolution" in message
+
+
+TRANSIENT = {  # a retry may get past these: retried with backoff
+    "timeout": urllib.error.URLError(TimeoutError("timed out")),
+    "timeout while reading": TimeoutError("The read operation timed out"),
+    "connection reset": ConnectionResetError(104, "Connection reset by peer"),
+    "server error": urllib.error.HTTPError(cifar10_files.URL, 503, "Service Unavailable", {}, None),
+}
+
+
+@pytest.mark.parametrize("what", TRANSIENT)
+def test_timeouts_drops_and_server_errors_are_retried_with_backoff(tmp_path, monkeypatch, what):
+    attempts, waits = fake_network(monkeypatch, TRANSIENT[what])
+    with pytest.raises(cifar10_files.DownloadError, match="gave up after 6 attempts"):
+        cifar10_files.download(cifar10_files.URL, tmp_path / cifar10_files.ARCHIVE, retries=5, progress=False)
+    assert len(attempts) == 6 and waits == [2, 4, 8, 16, 32]
 
 
 @pytest.mark.skipif(not MIRROR, reason="CIFAR10_ROOT does not hold the decoded data set")

@@ -8,8 +8,9 @@ is the whole list to audit.
 
 Where the folder is looked for, in order: the ``root`` argument, the environment variable ``CIFAR10_ROOT``,
 and a per-user cache folder. When it is missing there, :func:`ensure_cifar10` downloads the official archive
-(or the mirror named by ``CIFAR10_URL``) with a progress bar and retries, checks its md5, and unpacks it all
-or nothing.
+(or the mirror named by ``CIFAR10_URL``) with a progress bar, checks its md5, and unpacks it all or nothing.
+A timeout, a dropped connection or a server error is retried with backoff; no network (a host name that does
+not resolve), a refused connection or a 404 stops at once with a message that says where to put the data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import http.client
 import os
 import pickle
 import shutil
+import socket
+import ssl
 import sys
 import tarfile
 import tempfile
@@ -105,12 +108,38 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+# What a retry can get past: timeouts, connections dropped or reset (ssl.SSLEOFError: a TLS connection cut off),
+# and http.client's IncompleteRead, RemoteDisconnected and garbled status lines.
+TRANSIENT = (
+    TimeoutError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    http.client.HTTPException,
+)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether retrying a download could help after ``error``: a timeout, a dropped or reset connection, a
+    cut-off response or a server error (HTTP 5xx) could pass; a host name that does not resolve (no network,
+    or a typo), a refused or unreachable connection, a missing ``file://`` mirror or a client error (404, 403)
+    will not."""
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code >= 500
+    if isinstance(error, urllib.error.URLError):  # urlopen wraps what the connection raised
+        error = error.reason if isinstance(error.reason, BaseException) else OSError(str(error.reason))
+    return isinstance(error, TRANSIENT)
+
+
 def download(url: str, destination: Path, retries: int = 5, timeout: float = 60, progress: bool = True) -> Path:
     """Fetch ``url`` into ``destination`` with a progress bar, resuming after a dropped connection.
 
-    Bytes go to ``destination.part`` first, which becomes ``destination`` only once complete; after a
-    failure the download is retried up to ``retries`` times (with an HTTP range request where the
-    server allows one), waiting 2, 4, 8 … seconds in between.
+    Bytes go to ``destination.part`` first, which becomes ``destination`` only once complete. After a
+    failure that could pass (:func:`transient`: a timeout, a dropped connection, a server error) the
+    download is retried up to ``retries`` times (with an HTTP range request where the server allows one),
+    waiting 2, 4, 8 … seconds in between; any other failure (no network, a refused connection, a 404)
+    raises :class:`DownloadError` at once.
     """
     part = destination.with_name(destination.name + ".part")
     for attempt in range(retries + 1):
@@ -139,12 +168,15 @@ def download(url: str, destination: Path, retries: int = 5, timeout: float = 60,
                 raise http.client.IncompleteRead(b"", total - part.stat().st_size)
             os.replace(part, destination)
             return destination
-        except urllib.error.HTTPError as error:
-            if error.code < 500:  # 404, 403: retrying will not help
-                raise DownloadError(f"{url} answered {error.code} {error.reason}") from error
+        except (OSError, http.client.HTTPException) as error:  # URLError and HTTPError are OSErrors
             failure = error
-        except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, cut off
-            failure = error
+        if not transient(failure):
+            if isinstance(failure, urllib.error.HTTPError):
+                raise DownloadError(f"{url} answered {failure.code} {failure.reason}") from failure
+            reason = getattr(failure, "reason", failure)
+            offline = isinstance(reason, socket.gaierror)  # the name did not resolve
+            hint = " (is this machine offline, or is the host name wrong?)" if offline else ""
+            raise DownloadError(f"{url}: {type(reason).__name__}: {reason}{hint}; not retried") from failure
         if attempt < retries:
             wait = 2 ** (attempt + 1)
             print(f"download interrupted ({failure}); retrying in {wait} s", file=sys.stderr)

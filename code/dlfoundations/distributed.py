@@ -9,7 +9,9 @@ r, r + K, r + 2K, … of each batch, and the gradients are averaged across proce
 update (:func:`wrap` uses ``DistributedDataParallel``; :func:`average_gradients` does the same for the
 barebones chapter's plain tensors). When every shard has the same size, the average of the K shard
 means is the mean over the whole batch, so K processes take the same steps as one process would with
-the same global batch: ``tests/test_distributed.py`` checks the weights agree to 1e-5.
+the same global batch. ``tests/test_distributed.py`` checks both halves under ``torchrun``, for the
+barebones hooks and for ``DistributedDataParallel``: that each rank's network receives exactly its rows
+of every batch, and that two processes end with the weights of one (to 1e-6 for fully connected networks).
 
 BatchNorm: on CUDA, :func:`wrap` converts BatchNorm layers to ``SyncBatchNorm``, whose statistics span
 the global batch. On the CPU (gloo) each process normalizes with the statistics of its own shard, so

@@ -14,17 +14,30 @@ there are cores, GPUs or machines. Storages (``--storage``):
 * ``journal:/shared/path/study.log`` — Optuna's journal file, for machines that share a filesystem;
 * ``memory`` — inside one Python process only (what chapter 10 uses).
 
-A process that dies mid-trial (killed, out of memory, a lost node) leaves that trial ``RUNNING``; each
-process sends a heartbeat, and the next process to start marks trials whose heartbeat stopped as
-``FAIL``, so the study stays usable and a restart simply continues. (Optuna only fails a trial that has
-sent at least one heartbeat: one killed in the instant between starting and its first beat stays
-``RUNNING`` and is merely ignored; ``summary`` counts it.) ``--export`` writes the study's best
-configuration as a results file (``kind: "search"``) like the other experiments of the course.
+A process that dies mid-trial (killed, out of memory, a lost node) leaves that trial ``RUNNING``. What
+happens next depends on the storage:
+
+* SQL storages (SQLite, PostgreSQL, MySQL): a thread of every process records a heartbeat of its
+  running trial in the database every ``--heartbeat`` seconds. Optuna checks for stale trials only when
+  a process (a new one, or one already running) starts its next trial: it then marks ``FAIL`` every
+  ``RUNNING`` trial whose last heartbeat is older than the grace period (two heartbeats here, 120 s by
+  default). Until then the dead trial stays ``RUNNING``. A trial killed before its first heartbeat has
+  none to go stale and stays ``RUNNING`` for good.
+* The journal file has no heartbeat (Optuna's ``JournalStorage`` does not implement one, as of Optuna
+  5): the dead trial stays ``RUNNING`` for good.
+
+Either way the study stays usable and a restart simply continues: the TPE sampler and the median pruner
+look only at finished trials, so a trial left ``RUNNING`` is ignored, and :func:`summary` counts it as
+``running``. ``--export`` writes the study's best trial as a results file of kind ``"search"``
+(:func:`export`): the best of N trials, chosen on the same validation images that scored it, so it is
+kept apart from the re-run finalists that chapter 10 compares.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -36,6 +49,9 @@ DEFAULT_STORAGE = "sqlite:///_build/optuna.db"
 SPACES = ("fc", "conv")
 OPEN_ATTEMPTS = 3  # a storage that two processes create at the same moment may fail once
 STARTUP_TRIALS = 3  # random trials before TPE models the results (Optuna's default, 10, exceeds small searches)
+TRIAL_SEED_BASE = 1000  # trial n trains from seed + 1000 + n: never a finalist's seed + 100, 101, ...
+KIND = "search"  # the kind of the results files :func:`export` writes (see :mod:`dlfoundations.results`)
+EXPORT_PREFIX = "Optuna study "  # how the experiment name of an exported record begins (:func:`is_search_record`)
 
 
 class StorageError(ValueError):
@@ -43,7 +59,9 @@ class StorageError(ValueError):
 
 
 def open_storage(url: str, heartbeat: int = 60):
-    """An Optuna storage for ``url`` (sqlite/postgresql/mysql URL or ``journal:PATH``), with heartbeats."""
+    """An Optuna storage for ``url``: an ``RDBStorage`` for a sqlite/postgresql/mysql URL, whose running trials
+    record a heartbeat every ``heartbeat`` seconds (stale after two); a ``JournalStorage`` for ``journal:PATH``
+    (no heartbeat: ``heartbeat`` is ignored); ``None`` (Optuna's in-memory storage) for ``"memory"``."""
     import optuna
 
     grace = 2 * heartbeat
@@ -58,6 +76,8 @@ def open_storage(url: str, heartbeat: int = 60):
             return optuna.storages.JournalStorage(backend)
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from sqlalchemy.exc import ArgumentError
+
         for attempt in range(OPEN_ATTEMPTS):
             try:
                 return optuna.storages.RDBStorage(
@@ -66,6 +86,8 @@ def open_storage(url: str, heartbeat: int = 60):
                     grace_period=grace,
                     engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
                 )
+            except (ImportError, ArgumentError):  # an unknown scheme, a missing driver: no retry can help
+                raise
             except Exception:  # two processes creating the same new database race on its tables: try again
                 if attempt == OPEN_ATTEMPTS - 1:
                     raise
@@ -116,33 +138,69 @@ def suggest(trial, space: str, profile: str | None = None) -> dict:
     return {name: trial.suggest_categorical(name, values) for name, values in grid.items()}
 
 
-def objective(trial, dataset, space: str, profile: str | None = None) -> float:
-    """Train one configuration epoch by epoch, reporting validation accuracy so the pruner can stop it."""
-    import optuna
+def trial_seed(t, number: int) -> int:
+    """The seed of trial ``number`` (``t``: :class:`~dlfoundations.experiments.Tuning`), never a finalist's."""
+    from . import experiments
 
+    seed = t.seed + TRIAL_SEED_BASE + number
+    if seed in experiments.finalist_seeds(t):
+        raise ValueError(f"trial {number} would train from finalist seed {seed}; raise TRIAL_SEED_BASE")
+    return seed
+
+
+def train_epochs(params: dict, seed: int, dataset, space: str, profile: str | None = None):
+    """Train one configuration of ``space`` from ``seed`` on the search's images, yielding the
+    :class:`~dlfoundations.experiments.Run` of each epoch (validation only) as it ends."""
     from . import experiments
 
     s = experiments.tuning(profile)
-    params = suggest(trial, space, profile)
-    seed = s.seed + 1000 + trial.number  # never the seeds finalists are re-trained with
-    trial.set_user_attr("seed", seed)
     small = experiments.subset(dataset, s.search_images)
     device = small.x_train.device
     if space == "fc":
         model, optimizer = experiments.fc_adam_setup(
             device, params["hidden"], params["lr"], params["weight_decay"], seed
         )
-    else:
+    elif space == "conv":
         model, optimizer = experiments.convnet_adam_setup(
             device, s.wide_channels, params["lr"], params["weight_decay"], seed
         )
+    else:
+        raise ValueError(f"unknown search space {space!r}; use one of {SPACES}")
     for epoch in range(s.search_epochs):
-        run = experiments.fit(model, optimizer, small, 1, seed + 7919 * epoch, evaluate_test=False)
+        yield experiments.fit(model, optimizer, small, 1, seed + 7919 * epoch, evaluate_test=False)
+
+
+def objective(trial, dataset, space: str, profile: str | None = None) -> float:
+    """Train one configuration epoch by epoch, reporting validation accuracy so the pruner can stop it.
+
+    The trial records its seed, the epochs it trained and its best validation check (user attributes
+    ``seed``, ``epochs``, ``best_val``); its value is the validation accuracy of its final weights.
+    """
+    import optuna
+
+    from . import experiments
+
+    params = suggest(trial, space, profile)
+    seed = trial_seed(experiments.tuning(profile), trial.number)
+    trial.set_user_attr("seed", seed)
+    best = 0.0
+    for epoch, run in enumerate(train_epochs(params, seed, dataset, space, profile)):
+        best = max(best, run.best_val)
         trial.set_user_attr("epochs", epoch + 1)
+        trial.set_user_attr("best_val", best)
         trial.report(run.val, epoch)
         if trial.should_prune():
             raise optuna.TrialPruned(f"validation accuracy {run.val:.3f} below the median after epoch {epoch + 1}")
     return run.val
+
+
+def replay(trial, dataset, space: str, profile: str | None = None, epochs: int | None = None) -> list[float]:
+    """Train a finished trial's configuration again from the seed it recorded, for its first ``epochs``
+    epochs (default: as many as it trained); returns the validation accuracy after each epoch, which on
+    a CPU equals what the trial reported (``trial.intermediate_values``)."""
+    epochs = trial.user_attrs["epochs"] if epochs is None else epochs
+    runs = train_epochs(trial.params, trial.user_attrs["seed"], dataset, space, profile)
+    return [run.val for run in itertools.islice(runs, epochs)]
 
 
 def summary(study) -> dict:
@@ -164,12 +222,21 @@ def summary(study) -> dict:
     }
 
 
-def export(study, path: Path, space: str, profile: str | None = None) -> Path:
-    """The study as a results file (:mod:`dlfoundations.results`): its best trial as one record, every trial in meta.
+def is_search_record(record) -> bool:
+    """Whether a :class:`~dlfoundations.experiments.Record` is an exported study's best trial (a selection
+    among trials, not a configuration re-run from fresh seeds)."""
+    return record.experiment.startswith(EXPORT_PREFIX)
 
-    The record reads like the chapter's own searches (validation accuracy of the best configuration, its
-    seed, images and epochs; no test accuracy: a search never looks at the test set), so chapter 10's
-    table of results files shows it beside them.
+
+def export(study, path: Path, space: str, profile: str | None = None, allow_dirty: bool | None = None) -> Path:
+    """The study as a results file of kind :data:`KIND` (``"search"``): its best trial as one record, every
+    trial in meta; returns the path.
+
+    The record is the best of N trials, chosen on the validation images that scored it, so its validation
+    accuracy is biased upwards like a search's winner, and it has no test accuracy (a search never looks at
+    the test set). Its experiment name says so (:func:`is_search_record`), and its kind keeps it out of the
+    ``"course"`` files whose finalists chapter 10 compares; :func:`read_export` reads it back.
+    ``allow_dirty``: as for :func:`dlfoundations.results.metadata`.
     """
     import optuna
 
@@ -180,25 +247,33 @@ def export(study, path: Path, space: str, profile: str | None = None) -> Path:
     if not finished:
         raise ValueError(f"study {study.study_name!r} has no completed trial to export")
     best = max(finished, key=lambda t: t.value)
-    seconds = best.duration.total_seconds() / max(1, best.user_attrs.get("epochs", 1))
+    epochs = best.user_attrs.get("epochs", s.search_epochs)
     record = experiments.Record(
-        experiment=f"Optuna study {study.study_name!r} ({space}): best of {len(study.trials)} trials",
+        experiment=(
+            f"{EXPORT_PREFIX}{study.study_name!r} ({space}): best of {len(finished)} completed trials,"
+            f" chosen on validation, not re-run"
+        ),
         chapter="10",
         report=experiments.REPORT_FC_BEST if space == "fc" else experiments.REPORT_CONV_BEST,
         target=None,
         seeds=[best.user_attrs["seed"]],
         val=[best.value],
-        best_val=[best.value],
+        best_val=[best.user_attrs.get("best_val", best.value)],
         test=[],
         best_checkpoint_test=[],
-        seconds_per_epoch=[seconds],
-        epochs=best.user_attrs.get("epochs", s.search_epochs),
+        seconds_per_epoch=[best.duration.total_seconds() / max(1, epochs)],
+        epochs=epochs,
         train_images=s.search_images,
         profile=s.profile,
         device=str(config.device()),
         settings=dict(best.params),
     )
-    meta = {**results.metadata(config.device()), "kind": "search", "study": study.study_name, **summary(study)}
+    meta = {
+        **results.metadata(config.device(), allow_dirty=allow_dirty),
+        "study": study.study_name,
+        "selection": f"the completed trial with the best final validation accuracy, of {len(finished)}",
+        **summary(study),
+    }
     meta["trials"] = [
         {
             "number": t.number,
@@ -210,7 +285,16 @@ def export(study, path: Path, space: str, profile: str | None = None) -> Path:
         }
         for t in study.trials
     ]
-    return results.save(path, [record], meta)
+    return results.write(path, KIND, [dataclasses.asdict(record)], meta)
+
+
+def read_export(path: Path) -> tuple[dict, list]:
+    """``(meta, records)`` of a file written by :func:`export` (records as
+    :class:`~dlfoundations.experiments.Record`); an error naming the file if it is of another kind."""
+    from . import experiments, results
+
+    meta, raw = results.read(path, KIND)
+    return meta, [experiments.Record(**entry) for entry in raw]
 
 
 def run(
@@ -246,9 +330,27 @@ def main(argv=None) -> None:
     parser.add_argument("--space", choices=SPACES, required=True)
     parser.add_argument("--trials", type=int, required=True, help="trials this process runs")
     parser.add_argument("--profile", choices=["quick", "standard", "full"], help="default: DLF_PROFILE")
-    parser.add_argument("--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats")
-    parser.add_argument("--export", type=Path, help="also write the study as a results file here")
+    parser.add_argument(
+        "--heartbeat",
+        type=int,
+        default=60,
+        help="SQL storages: seconds between a running trial's heartbeats (stale after two); the journal has none",
+    )
+    parser.add_argument("--export", type=Path, help="also write the study's best trial as a results file here")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        default=None,
+        help="export even though the package has uncommitted changes (a trial file, not to be committed)",
+    )
     args = parser.parse_args(argv)
+    if args.export:  # before any trial: a file from uncommitted code is refused at once, not after the search
+        from . import config, results
+
+        try:
+            results.metadata(config.device(), allow_dirty=args.allow_dirty)
+        except results.DirtyTreeError as error:
+            sys.exit(f"dlfoundations.tune: {error}")
     try:
         study = run(args.study, args.storage, args.space, args.trials, args.heartbeat, profile=args.profile)
     except StorageError as error:
@@ -256,7 +358,7 @@ def main(argv=None) -> None:
     info = summary(study)
     print(json.dumps(info, default=str))
     if args.export:
-        print(f"wrote {export(study, args.export, args.space, args.profile)}")
+        print(f"wrote {export(study, args.export, args.space, args.profile, args.allow_dirty)}")
 
 
 if __name__ == "__main__":
