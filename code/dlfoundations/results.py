@@ -5,9 +5,10 @@ and ``records``. The kind says whose records they are: ``"course"`` (lists of
 :class:`~dlfoundations.experiments.Record`, the CIFAR-10 runs of chapters 07–10, written by
 :mod:`dlfoundations.reproduce`), ``"search"`` (an Optuna study's best trial, written by
 :func:`dlfoundations.tune.export`: a best-of-N selection, kept out of the course's comparisons), ``"speedrun"``
-(chapter 11), ``"generalization"`` (the regularization chapter), ``"lenet"`` (chapter 02b), and so on. :func:`write` and :func:`read` handle any
-kind; :func:`available` lists the files of one kind, so each reader sees only its own and a file of
-another kind beside them changes nothing. Files written before kinds existed are ``"course"``.
+(chapter 11), ``"generalization"`` (the regularization chapter), ``"lenet"`` (chapter 02b), and so on.
+:func:`write` and :func:`read` handle any kind; :func:`available` lists the files of one kind, so each reader
+sees only its own and a file of another kind beside them changes nothing. Files written before kinds existed
+are ``"course"``.
 """
 
 from __future__ import annotations
