@@ -50,3 +50,17 @@ def test_newton_solves_a_quadratic_in_one_step_and_finds_saddles():
     torch.testing.assert_close(path[-1], torch.tensor([5.0, 0.0], dtype=torch.float64))
     end = landscapes.newton(landscapes.CUBIC_SADDLES, [0.3, 0.1], steps=10)[-1]
     torch.testing.assert_close(end, torch.tensor([0.0, 0.25], dtype=torch.float64))
+
+
+def test_newton_with_a_tolerance_stops_after_the_first_short_step():
+    full = landscapes.newton(landscapes.QUARTIC, [-6.0], steps=200)
+    early = landscapes.newton(landscapes.QUARTIC, [-6.0], steps=200, tol=1e-10)
+    assert 10 < len(early) < len(full)  # it stopped, and not at once
+    torch.testing.assert_close(early, full[: len(early)])  # the same iterates up to there
+    steps = (early[1:] - early[:-1]).abs().ravel()
+    assert steps[-1] < 1e-10 and (steps[:-1] >= 1e-10).all()
+    torch.testing.assert_close(early[-1], torch.tensor(landscapes.QUARTIC.minimum, dtype=torch.float64))
+    never = landscapes.newton(landscapes.QUARTIC, [-5.0], steps=30, tol=1e-10)
+    assert len(never) == 31  # still wandering near x = 0 after 30 steps
+    with pytest.raises(ValueError, match="tol must be a positive"):
+        landscapes.newton(landscapes.QUARTIC, [-5.0], steps=3, tol=0.0)

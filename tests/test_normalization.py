@@ -50,3 +50,33 @@ def test_group_norm_rejects_uneven_groups():
         normalization.GroupNorm(4, 6)
     with pytest.raises(ValueError):
         normalization.layer_norm(torch.zeros(2, 3), torch.ones(4), torch.zeros(4))
+
+
+class _Add(torch.nn.Module):
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def forward(self, h):
+        return torch.full_like(h, self.value)
+
+
+def test_residual_states_sums_the_branches():
+    h0 = torch.randn(7, 5, generator=torch.Generator().manual_seed(3))
+    states = normalization.residual_states([_Add(0.5)] * 4, h0)
+    assert states.shape == (5, 7, 5)
+    for depth in range(5):
+        torch.testing.assert_close(states[depth], h0 + 0.5 * depth)  # a constant branch: mean grows linearly
+
+
+def test_residual_states_with_a_normalized_branch_and_errors():
+    torch.manual_seed(4)
+    block = torch.nn.Sequential(torch.nn.Linear(6, 6), torch.nn.BatchNorm1d(6))
+    h0 = torch.randn(32, 6)
+    states = normalization.residual_states([block], h0)
+    added = states[1] - states[0]  # BN(W h0) in training mode: zero mean, unit variance per unit
+    torch.testing.assert_close(added.mean(0), torch.zeros(6), atol=1e-6, rtol=0)
+    torch.testing.assert_close(added.var(0, unbiased=False), torch.ones(6), atol=1e-3, rtol=0)
+    assert not states.requires_grad
+    with pytest.raises(ValueError, match="at least one block"):
+        normalization.residual_states([], h0)

@@ -156,11 +156,20 @@ def classify(surface: Surface, x) -> str:
     return "saddle"
 
 
-def newton(surface: Surface, x0, steps: int) -> Tensor:
-    """Newton's method ``x ← x − H⁻¹∇f``; returns the path ``(steps + 1, d)``."""
+def newton(surface: Surface, x0, steps: int, tol: float | None = None) -> Tensor:
+    """Newton's method ``x ← x − H⁻¹∇f``; returns the path ``(steps + 1, d)``, starting with ``x0``.
+
+    With ``tol``, it stops early after the first step shorter than ``tol`` (Euclidean length, in the
+    units of ``x``), and the path is shorter; a path of ``steps + 1`` points means it never got there.
+    """
+    if tol is not None and not tol > 0:
+        raise ValueError(f"tol must be a positive step length (or None to take every step), not {tol}")
     x = as_point(x0)
     path = [x]
     for _ in range(steps):
-        x = x - torch.linalg.solve(surface.hessian(x), surface.grad(x))
+        step = torch.linalg.solve(surface.hessian(x), surface.grad(x))
+        x = x - step
         path.append(x)
+        if tol is not None and torch.linalg.vector_norm(step) < tol:
+            break
     return torch.stack(path)

@@ -12,9 +12,14 @@ evaluation compute the same thing:
 Then a learned per-feature (LayerNorm) or per-channel (GroupNorm) scale ``γ`` and shift
 ``β``. The variance is the biased one, as in BatchNorm's training mode. The backward
 pass is left to autograd; the unit tests compare both passes with ``torch.nn``.
+
+:func:`residual_states` follows the hidden state of a stack of residual blocks, to see how a
+normalized (or unnormalized) branch makes it grow with depth.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import torch
 
@@ -73,3 +78,20 @@ class GroupNorm(torch.nn.Module):
 
     def forward(self, x):
         return group_norm(x, self.groups, self.gamma, self.beta, self.eps)
+
+
+def residual_states(blocks: Iterable[torch.nn.Module], h: torch.Tensor) -> torch.Tensor:
+    """The hidden state of residual blocks ``h ← h + F(h)``, before the first block and after each one.
+
+    Returns a tensor ``(len(blocks) + 1, *h.shape)`` whose entry ``l`` is the state after ``l`` blocks
+    (entry 0 is ``h`` itself), in the units of ``h``; computed without gradients, with each block in
+    whatever mode (``train``/``eval``) it is in.
+    """
+    states = [h]
+    with torch.no_grad():
+        for block in blocks:
+            h = h + block(h)
+            states.append(h)
+    if len(states) == 1:
+        raise ValueError("residual_states needs at least one block")
+    return torch.stack(states)
