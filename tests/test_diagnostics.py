@@ -181,3 +181,20 @@ def test_train_eval_gap():
         diagnostics.train_eval_gap(model, x, 1)
     with pytest.raises(ValueError, match="fewer than one batch"):
         diagnostics.train_eval_gap(model, x[:3], 4)
+
+
+def test_variance_split_into_across_examples_and_across_units():
+    a = torch.tensor([[0.0, 2.0], [2.0, 4.0]])  # unit means 1 and 3, each unit varies by ±1
+    split = diagnostics.variance_split(a)
+    assert split == pytest.approx({"total": 2.0, "across_examples": 1.0, "across_units": 1.0})
+    torch.manual_seed(0)
+    offsets = torch.randn(1, 3, 4, 4) * 5  # images: every feature is a unit
+    b = offsets + 0.01 * torch.randn(64, 3, 4, 4)
+    split = diagnostics.variance_split(b)
+    assert split["total"] == pytest.approx(split["across_examples"] + split["across_units"], rel=1e-9)
+    assert split["across_examples"] == pytest.approx(1e-4, rel=0.1)  # the signal is small beside the offset
+    assert split["across_units"] == pytest.approx(offsets.var(unbiased=False).item(), rel=1e-3)
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        diagnostics.variance_split(torch.ones(5))
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        diagnostics.variance_split(torch.ones(1, 5))

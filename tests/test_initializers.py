@@ -72,3 +72,48 @@ def test_forward_statistics_reproduce_the_slides_first_layer():
     assert len(outputs) == 3 and outputs[1].shape == (1000, 500)
     assert outputs[1].std().item() == pytest.approx(0.2135, abs=0.01)
     assert outputs[2].std().item() / outputs[1].std().item() == pytest.approx(math.sqrt(500) * 0.01, rel=0.05)
+
+
+def _glorot_formulas(widths, variances):
+    """Var(s^l), Var(∂L/∂s^l) and Var(∂L/∂W^l) of a linear network, with Var(x) = Var(g^L) = 1."""
+    forward = [n * v for n, v in zip(widths[:-1], variances, strict=True)]
+    backward = [n * v for n, v in zip(widths[1:], variances, strict=True)]
+    layers = range(len(variances))  # layer k + 1 at index k
+    activations = [math.prod(forward[: k + 1]) for k in layers]
+    backprop = [math.prod(backward[k + 1 :]) for k in layers]
+    weight_gradients = [(activations[k - 1] if k else 1.0) * backprop[k] for k in layers]
+    return {"activations": activations, "backprop": backprop, "weight_gradients": weight_gradients}
+
+
+@pytest.mark.parametrize(
+    "widths, variances",
+    [([128] * 5, [1 / 128] * 4), ([64, 32, 128], [0.02, 0.005]), ([256, 128, 64, 32], [1 / 400, 1 / 80, 0.05])],
+)
+def test_linear_network_variances_follow_glorots_formulas(widths, variances):
+    measured = initializers.linear_network_variances(widths, variances, examples=2000, draws=4, seed=1)
+    formulas = _glorot_formulas(widths, variances)
+    assert set(measured) == set(formulas)
+    for key, values in measured.items():
+        assert values == pytest.approx(formulas[key], rel=0.06), key
+
+
+def test_weight_gradient_variance_is_the_same_in_equal_layers_whatever_the_variance():
+    for variance in (1 / 64, 1 / (3 * 64), 2 / 64):
+        weight_gradients = initializers.linear_network_variances([64] * 7, [variance] * 6, draws=4)["weight_gradients"]
+        assert max(weight_gradients) / min(weight_gradients) < 1.1
+    # widths that halve: the ratio n_(l-1) v_l / (n_(l+1) v_(l+1)) is 2 under Xavier
+    widths = [512, 256, 128, 64, 32]
+    variances = [initializers.xavier_variance(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+    weight_gradients = initializers.linear_network_variances(widths, variances, draws=4)["weight_gradients"]
+    ratios = [b / a for a, b in zip(weight_gradients[:-1], weight_gradients[1:], strict=True)]
+    assert ratios == pytest.approx([2.0] * 3, rel=0.08)
+
+
+def test_linear_network_variances_is_seeded_and_checks_its_arguments():
+    a = initializers.linear_network_variances([20, 30, 10], [0.05, 0.03], examples=50, draws=1, seed=3)
+    b = initializers.linear_network_variances([20, 30, 10], [0.05, 0.03], examples=50, draws=1, seed=3)
+    assert a == b
+    with pytest.raises(ValueError, match="one variance per weight matrix"):
+        initializers.linear_network_variances([20, 30, 10], [0.05])
+    with pytest.raises(ValueError, match="positive"):
+        initializers.linear_network_variances([20, 30], [0.0])

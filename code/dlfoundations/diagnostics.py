@@ -283,3 +283,22 @@ def train_eval_gap(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> 
     finally:
         model.train(was_training)
     return ((trained - reference).norm() / reference.norm()).item()
+
+
+def variance_split(a: torch.Tensor) -> dict[str, float]:
+    """The variance of a batch of activations (rows are examples), split into its two parts.
+
+    ``total`` is the variance of all entries together; ``across_examples`` the variance of each unit
+    over the examples, averaged over the units (how much the layer's output depends on the input);
+    ``across_units`` the variance over the units of each unit's mean (an offset that every example
+    shares). Population variances (divided by the count), so ``total = across_examples +
+    across_units`` (the law of total variance). Images are flattened: each feature counts as a unit.
+    """
+    if a.ndim < 2 or a.shape[0] < 2:
+        raise ValueError(f"give a batch of at least 2 examples as rows, got shape {tuple(a.shape)}")
+    flat = a.detach().reshape(a.shape[0], -1).double()
+    return {
+        "total": flat.var(unbiased=False).item(),
+        "across_examples": flat.var(0, unbiased=False).mean().item(),
+        "across_units": flat.mean(0).var(unbiased=False).item(),
+    }

@@ -116,3 +116,56 @@ def forward_statistics(widths, std: float, activation=torch.tanh, examples: int 
         W = torch.randn(n_in, n_out, generator=generator) * std
         outputs.append(activation(outputs[-1] @ W))
     return outputs
+
+
+def linear_network_variances(
+    widths: list[int], variances: list[float], examples: int = 2000, draws: int = 4, seed: int = 0
+) -> dict[str, list[float]]:
+    """Monte-Carlo variances of the signals and gradients of a deep *linear* network (Glorot & Bengio).
+
+    Layer ``l = 1 … L`` computes ``s^l = W^l s^(l-1)`` with ``s^0 = x ~ N(0, I)`` of width ``widths[0]``
+    and ``W^l`` of shape ``(widths[l], widths[l-1])`` drawn from ``N(0, variances[l-1])``, no biases
+    (float64). The loss of one example is ``Σ_j u_j s^L_j`` with ``u ~ N(0, 1)`` drawn for each example,
+    so the output gradient ``∂L/∂s^L = u`` has mean zero and unit variance and is independent of the
+    activations. Autograd gives the backpropagated gradients ``∂L/∂s^l``; one example's gradient for
+    ``W^l`` is the outer product ``(∂L/∂s^l)(s^(l-1))ᵀ``.
+
+    Returns three lists over the layers ``l = 1 … L``, each a variance pooled over examples, units and
+    ``draws`` independent networks (dimensionless: input and output gradient have unit variance):
+    ``activations`` ``Var(s^l)``, ``backprop`` ``Var(∂L/∂s^l)`` and ``weight_gradients``, the variance of
+    the entries of one example's ``∂L/∂W^l``.
+    """
+    if len(widths) < 2 or len(variances) != len(widths) - 1:
+        raise ValueError(
+            f"give at least two widths and one variance per weight matrix (len(widths) - 1 = "
+            f"{len(widths) - 1}), not {len(variances)}"
+        )
+    if min(variances) <= 0 or min(widths) < 1 or examples < 2 or draws < 1:
+        raise ValueError("widths, examples (≥ 2), draws and variances must be positive")
+    generator = torch.Generator().manual_seed(seed)
+    depth = len(variances)
+    # pooled first and second moments, per quantity and layer
+    sums = {key: torch.zeros(depth, 2, dtype=torch.float64) for key in ("activations", "backprop", "weight_gradients")}
+    for _ in range(draws):
+        weights = [
+            torch.randn(n_out, n_in, generator=generator, dtype=torch.float64) * math.sqrt(v)
+            for n_in, n_out, v in zip(widths[:-1], widths[1:], variances, strict=True)
+        ]
+        s = [torch.randn(examples, widths[0], generator=generator, dtype=torch.float64).requires_grad_()]
+        for W in weights:
+            s.append(s[-1] @ W.T)
+            s[-1].retain_grad()
+        u = torch.randn(examples, widths[-1], generator=generator, dtype=torch.float64)
+        (s[-1] * u).sum().backward()  # the sum over examples: s^l.grad holds each example's ∂L/∂s^l
+        for layer in range(depth):
+            a, g, below = s[layer + 1].detach(), s[layer + 1].grad, s[layer].detach()
+            # entries g_j s_i of one example's outer product: their mean and mean square, per example
+            product_mean = g.mean(1) * below.mean(1)
+            product_square = g.pow(2).mean(1) * below.pow(2).mean(1)
+            for key, first, second in [
+                ("activations", a.mean(), a.pow(2).mean()),
+                ("backprop", g.mean(), g.pow(2).mean()),
+                ("weight_gradients", product_mean.mean(), product_square.mean()),
+            ]:
+                sums[key][layer] += torch.stack([first, second]) / draws
+    return {key: (m[:, 1] - m[:, 0] ** 2).tolist() for key, m in sums.items()}
