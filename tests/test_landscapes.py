@@ -64,3 +64,11 @@ def test_newton_with_a_tolerance_stops_after_the_first_short_step():
     assert len(never) == 31  # still wandering near x = 0 after 30 steps
     with pytest.raises(ValueError, match="tol must be a positive"):
         landscapes.newton(landscapes.QUARTIC, [-5.0], steps=3, tol=0.0)
+
+
+def test_newton_says_where_the_hessian_is_singular():
+    with pytest.raises(ValueError, match=r"Hessian of the quartic is singular there \(after 0 steps\)"):
+        landscapes.newton(landscapes.QUARTIC, [0.0], steps=3)  # f''(0) = 0: an inflection point
+    with pytest.raises(ValueError, match=r"x = \[25\.0\]"):
+        landscapes.newton(landscapes.QUARTIC, [25.0], steps=3)  # the other inflection point
+    assert len(landscapes.newton(landscapes.QUARTIC, [25.001], steps=3)) == 4  # next to it, a step is defined

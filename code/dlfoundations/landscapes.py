@@ -159,15 +159,23 @@ def classify(surface: Surface, x) -> str:
 def newton(surface: Surface, x0, steps: int, tol: float | None = None) -> Tensor:
     """Newton's method ``x ← x − H⁻¹∇f``; returns the path ``(steps + 1, d)``, starting with ``x0``.
 
-    With ``tol``, it stops early after the first step shorter than ``tol`` (Euclidean length, in the
-    units of ``x``), and the path is shorter; a path of ``steps + 1`` points means it never got there.
+    With ``tol``, it stops right after the first step shorter than ``tol`` (Euclidean length, in the
+    units of ``x``), so only the path's last step can be shorter than ``tol``; if none is, the path
+    has all ``steps + 1`` points. Raises ``ValueError`` where the Hessian is singular (an inflection
+    point, for instance), since the step is undefined there.
     """
     if tol is not None and not tol > 0:
         raise ValueError(f"tol must be a positive step length (or None to take every step), not {tol}")
     x = as_point(x0)
     path = [x]
     for _ in range(steps):
-        step = torch.linalg.solve(surface.hessian(x), surface.grad(x))
+        try:
+            step = torch.linalg.solve(surface.hessian(x), surface.grad(x))
+        except torch.linalg.LinAlgError as error:
+            raise ValueError(
+                f"Newton's step is undefined at x = {x.tolist()}: the Hessian of the {surface.name} is singular "
+                f"there (after {len(path) - 1} steps). Start from another point."
+            ) from error
         x = x - step
         path.append(x)
         if tol is not None and torch.linalg.vector_norm(step) < tol:
