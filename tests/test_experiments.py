@@ -316,3 +316,36 @@ def test_each_one_change_run_differs_from_its_base_in_what_its_name_says(tiny_ro
     record, _ = experiments.one_change_record(name, dataset, [0])
     assert record.experiment == name and record.chapter == "09" and record.settings["momentum"] == 0.5
     assert record.settings["weight_decay"] == 1e-4 and len(record.val) == 1
+
+
+def test_a_cut_off_one_change_run_resumes_with_the_changes_it_lacks(quick_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("CIFAR10_ROOT", str(quick_root))
+    first, *rest = experiments.ONE_CHANGE
+    base, _ = experiments.ONE_CHANGE[first]
+    spec = experiments.ONE_EPOCH[base]
+    out = tmp_path / "changes.json"
+    three = dict(val=[0.4] * 3, best_val=[0.4] * 3, test=[0.4] * 3, best_checkpoint_test=[0.4] * 3)
+    done = experiments.Record(
+        first,
+        spec.chapter,
+        spec.report,
+        spec.target,
+        [0, 1, 2],
+        **three,
+        seconds_per_epoch=[1.0] * 3,
+        epochs=1,
+        train_images=10,
+        profile="quick",
+        device="cpu",
+    )
+    results.save(out, [done], results.metadata("cpu"))
+    trained = []
+
+    def fake(name, dataset, seeds, profile=None):
+        trained.append(name)
+        return dataclasses.replace(done, experiment=name), []
+
+    monkeypatch.setattr(experiments, "one_change_record", fake)
+    reproduce.main(["--profile", "quick", "--only", "changes", "--seeds", "3", "--append", "--out", str(out)])
+    assert trained == rest  # the finished change is not trained again
+    assert [r.experiment for r in results.load(out)[1]] == [first, *rest]

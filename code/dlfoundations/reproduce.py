@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> Path:
         planned = set(seeds) | (finalist if "10" in chapters else set())
         # a run cut off after some finalists resumes with the others
         done = {r.experiment for r in earlier if "10" in chapters and r.chapter == "10" and finalist <= set(r.seeds)}
+        if "changes" in chapters:  # a cut-off one-change run resumes with the changes it lacks
+            done |= {
+                r.experiment for r in earlier if r.experiment in experiments.ONE_CHANGE and set(seeds) <= set(r.seeds)
+            }
         taken = planned & {
             seed for r in earlier if r.chapter in chapters and r.experiment not in done for seed in r.seeds
         }
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> Path:
     for name in plan(chapters):
         keep(experiments.one_epoch_record(name, dataset, seeds, profile=profile))
     if "changes" in chapters:  # each change between our chapter 08/09 runs and the report's, alone
-        for name in experiments.ONE_CHANGE:
+        for name in (n for n in experiments.ONE_CHANGE if n not in done):
             keep(experiments.one_change_record(name, dataset, seeds, profile=profile))
     if "jpeg" in chapters:  # how the accuracy of chapter 09's ConvNet moves when the images are re-encoded
         for outcome in experiments.jpeg_records(dataset, seeds, experiments.JPEG_IMAGES[profile], profile=profile):
