@@ -134,6 +134,39 @@ def test_a_journal_study_keeps_a_dead_trial_running(tmp_path, quick_data, quick_
     assert states[dead] == RUNNING and [s in FINISHED for s in states] == [False, True, True], states
     info = tune.summary(study)
     assert info["running"] == 1 and info["failed"] == 0 and info["complete"] + info["pruned"] == 2
+    # the remedy: once its process is known to be dead, fail the trial by hand (here from a fresh connection)
+    restarted = tune.load_study("journal", tune.open_storage(url))
+    restarted.tell(dead, state=optuna.trial.TrialState.FAIL)
+    info = tune.summary(tune.load_study("journal", tune.open_storage(url)))
+    assert info["running"] == 0 and info["failed"] == 1
+
+
+def test_a_running_trial_repels_tpe_until_it_is_failed():
+    """TPE's constant liar (on in :func:`tune.load_study`) counts a RUNNING trial as a poor result at its
+    configuration: what spreads concurrent processes out also steers TPE away from a dead trial's configuration."""
+    space = {"x": optuna.distributions.CategoricalDistribution(["good", "other"])}
+
+    def next_choices(dead_trials: int, fail_them: bool) -> set[str]:
+        study = tune.load_study("liar", tune.open_storage("memory"))
+        for x, value in [("good", 0.6), ("other", 0.5), ("good", 0.3), ("other", 0.2)]:  # past the startup trials
+            study.enqueue_trial({"x": x})
+            study.tell(study.ask(space), value)
+        dead = []
+        for _ in range(dead_trials):  # trials of processes killed while they trained the best configuration
+            study.enqueue_trial({"x": "good"})
+            dead.append(study.ask(space).number)
+        for number in dead if fail_them else ():
+            study.tell(number, state=optuna.trial.TrialState.FAIL)
+        chosen = set()
+        for _ in range(10):  # failed at once, so that each draw sees the same finished and running trials
+            trial = study.ask(space)
+            chosen.add(trial.params["x"])
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return chosen
+
+    assert next_choices(0, fail_them=False) == {"good"}
+    assert next_choices(4, fail_them=False) == {"other"}  # the running trials count against "good"
+    assert next_choices(4, fail_them=True) == {"good"}  # failed trials are ignored
 
 
 def test_a_bad_storage_url_names_itself(capsys):
@@ -167,5 +200,8 @@ def test_an_exported_study_is_a_search_record_kept_out_of_the_comparison(tmp_pat
     assert results.available(tmp_path) == [] and results.committed(directory=tmp_path) == {}
     with pytest.raises(results.ResultsFileError, match="kind 'search'"):
         results.load(path)
+    # chapter 10 lists it after the course files, in a table of its own (a row naming it, its value, no test)
+    (row,) = [line for line in results.table([record], meta).splitlines() if record.experiment in line]
+    assert f"| {results.percent(record.val)} | — |" in row
     # the recorded seed and parameters are what the trial trained: a replay reports the same accuracies
     assert tune.replay(best, quick_data, "fc") == [best.intermediate_values[e] for e in range(record.epochs)]

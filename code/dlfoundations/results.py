@@ -347,7 +347,8 @@ def comparison(
         if record is None:
             line += ["not run yet", "—"]
         else:
-            line += [f"{percent(record.best_val)}, {percent(record.val)} ({len(record.seeds)} seeds)"]
+            n = len(record.seeds)
+            line += [f"{percent(record.best_val)}, {percent(record.val)} ({n} seed{'s' if n != 1 else ''})"]
             line += [percent(record.test)]
         lines.append(line)
     return markdown_table(header, lines)

@@ -4,9 +4,9 @@
 
 Each process runs ``--trials`` trials of the chapter's search space (:data:`SPACES`, the report's grids)
 with Optuna's TPE sampler and a median pruner: every trial reports its validation accuracy after each
-epoch, and a trial whose accuracy falls below the median of earlier trials at the same epoch is
-stopped. Processes that name the same ``--study`` and ``--storage`` share the study: start as many as
-there are cores, GPUs or machines. Storages (``--storage``):
+epoch, and a trial whose best accuracy so far falls below the median of the *completed* trials at the
+same epoch is stopped. Processes that name the same ``--study`` and ``--storage`` share the study: start
+as many as there are cores, GPUs or machines. Storages (``--storage``):
 
 * ``sqlite:///path/to/file.db`` — one machine (the default, ``_build/optuna.db``; no server);
 * ``postgresql://user:password@host/db`` — many machines; a server for a lab is one command, e.g.
@@ -22,15 +22,20 @@ happens next depends on the storage:
   a process (a new one, or one already running) starts its next trial: it then marks ``FAIL`` every
   ``RUNNING`` trial whose last heartbeat is older than the grace period (two heartbeats here, 120 s by
   default). Until then the dead trial stays ``RUNNING``. A trial killed before its first heartbeat has
-  none to go stale and stays ``RUNNING`` for good.
+  none to go stale and stays ``RUNNING`` until failed by hand.
 * The journal file has no heartbeat (Optuna's ``JournalStorage`` does not implement one, as of Optuna
-  5): the dead trial stays ``RUNNING`` for good.
+  5): the dead trial stays ``RUNNING`` until failed by hand.
 
-Either way the study stays usable and a restart simply continues: the TPE sampler and the median pruner
-look only at finished trials, so a trial left ``RUNNING`` is ignored, and :func:`summary` counts it as
-``running``. ``--export`` writes the study's best trial as a results file of kind ``"search"``
-(:func:`export`): the best of N trials, chosen on the same validation images that scored it, so it is
-kept apart from the re-run finalists that chapter 10 compares.
+Either way the study stays usable and a restart simply continues. The median pruner compares only
+with completed trials and a process's ``--trials`` counts only its own, but the TPE sampler does see a
+trial left ``RUNNING``: with the *constant liar* (:func:`load_study` turns it on; it is Optuna 5's default)
+TPE counts every running trial as a poor result at its configuration. That keeps processes running at the
+same time from all trying one configuration, and it also steers TPE away from a dead trial's
+configuration for as long as that trial stays ``RUNNING``. :func:`summary` counts such trials as
+``running``; once their process is known to be dead, ``study.tell(number, state=TrialState.FAIL)`` fails
+one by hand, on any storage. ``--export`` writes the study's best trial as a results file of kind
+``"search"`` (:func:`export`): the best of N trials, chosen on the same validation images that scored it,
+so it is kept apart from the re-run finalists that chapter 10 compares.
 """
 
 from __future__ import annotations
@@ -106,8 +111,10 @@ def load_study(name: str, storage, seed: int = 0):
 
     # TPE draws its first STARTUP_TRIALS at random, then models good and bad trials. In memory (one process)
     # the sampler's seed is the profile's, so a chapter is reproducible; processes sharing a study differ.
+    # constant_liar: running trials count as poor results, so concurrent processes spread out (Optuna 5's
+    # default; Optuna 4's was False). A dead trial left RUNNING therefore repels TPE until it is failed.
     sampler_seed = seed if storage is None else seed + os.getpid()
-    sampler = optuna.samplers.TPESampler(n_startup_trials=STARTUP_TRIALS, seed=sampler_seed)
+    sampler = optuna.samplers.TPESampler(n_startup_trials=STARTUP_TRIALS, seed=sampler_seed, constant_liar=True)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
     for attempt in range(3):
         try:
@@ -183,14 +190,17 @@ def objective(trial, dataset, space: str, profile: str | None = None) -> float:
     params = suggest(trial, space, profile)
     seed = trial_seed(experiments.tuning(profile), trial.number)
     trial.set_user_attr("seed", seed)
-    best = 0.0
+    best = best_reported = 0.0
     for epoch, run in enumerate(train_epochs(params, seed, dataset, space, profile)):
-        best = max(best, run.best_val)
+        best, best_reported = max(best, run.best_val), max(best_reported, run.val)
         trial.set_user_attr("epochs", epoch + 1)
         trial.set_user_attr("best_val", best)
         trial.report(run.val, epoch)
-        if trial.should_prune():
-            raise optuna.TrialPruned(f"validation accuracy {run.val:.3f} below the median after epoch {epoch + 1}")
+        if trial.should_prune():  # the median pruner compares the best value reported so far
+            raise optuna.TrialPruned(
+                f"best validation accuracy so far {best_reported:.3f} below the completed trials' median"
+                f" after epoch {epoch + 1}"
+            )
     return run.val
 
 
@@ -204,7 +214,7 @@ def replay(trial, dataset, space: str, profile: str | None = None, epochs: int |
 
 
 def summary(study) -> dict:
-    """Finished, pruned and failed trials, epochs spent, and the best trial."""
+    """Completed, pruned, failed and still running trials, epochs spent, and the best completed trial."""
     import optuna
 
     states = [t.state for t in study.trials]
