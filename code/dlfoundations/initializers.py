@@ -46,6 +46,7 @@ def uniform_bound(variance: float) -> float:
 
 
 def xavier_uniform_(w: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """Fill ``w`` in place from ``U(−b, b)``, ``b = gain·√(6 / (n_in + n_out))``; returns ``w``."""
     n_in, n_out = fans(w)
     bound = gain * uniform_bound(xavier_variance(n_in, n_out))
     with torch.no_grad():
@@ -53,6 +54,7 @@ def xavier_uniform_(w: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
 
 
 def xavier_normal_(w: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """Fill ``w`` in place from ``N(0, gain²·2 / (n_in + n_out))``; returns ``w``."""
     n_in, n_out = fans(w)
     with torch.no_grad():
         return w.normal_(0.0, gain * math.sqrt(xavier_variance(n_in, n_out)))
@@ -66,11 +68,13 @@ def _he_fan(w, mode):
 
 
 def he_normal_(w: torch.Tensor, mode: str = "fan_in") -> torch.Tensor:
+    """Fill ``w`` in place from ``N(0, 2 / fan)``, ``fan`` = ``n_in`` (``fan_in``) or ``n_out``; returns ``w``."""
     with torch.no_grad():
         return w.normal_(0.0, math.sqrt(he_variance(_he_fan(w, mode))))
 
 
 def he_uniform_(w: torch.Tensor, mode: str = "fan_in") -> torch.Tensor:
+    """Fill ``w`` in place from ``U(−b, b)``, ``b = √(6 / fan)`` (variance ``2 / fan``); returns ``w``."""
     bound = uniform_bound(he_variance(_he_fan(w, mode)))
     with torch.no_grad():
         return w.uniform_(-bound, bound)
