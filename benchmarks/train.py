@@ -3,8 +3,10 @@
     python benchmarks/train.py --out _build/bench/train-cpu.json [--device cuda] [--compile]
 
 For each network: eager fp32; on CUDA also bf16 and fp16 autocast, and with ``--compile`` the same
-under ``torch.compile`` (compile time reported separately). Median of ``--repeats`` timed stretches of
-``--steps`` steps after warm-up, the device synchronized before reading the clock.
+under ``torch.compile`` (compile time reported separately) for the networks ``--compile-networks``
+names (default: all). Median of ``--repeats`` timed stretches of ``--steps`` steps after warm-up, the
+device synchronized before reading the clock. The file is rewritten after every row, so a run that is
+stopped keeps what it measured.
 """
 
 from __future__ import annotations
@@ -56,31 +58,49 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument(
+        "--compile-networks",
+        nargs="*",
+        default=None,
+        help="compile only the networks whose name contains one of these words (default: all)",
+    )
+    parser.add_argument("--compile-backend", default="inductor", help="aot_eager: trace only, for dry runs")
+    parser.add_argument("--networks", nargs="*", default=None, help="only networks whose name contains a word")
+    parser.add_argument("--max-batch", type=int, default=None, help="cap every batch size (tiny dry runs)")
     parser.add_argument("--out")
     args = parser.parse_args()
     device = torch.device(args.device)
     precisions = {"fp32": None}
     if device.type == "cuda":
         precisions |= {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+    def named(name, words):
+        return words is None or any(word in name for word in words)
+
+    chosen = {name: network for name, network in networks().items() if named(name, args.networks)}
+    if not chosen:
+        raise SystemExit(f"no network's name contains any of {args.networks}: {list(networks())}")
     rows = []
-    for name, (build, batch, options) in networks().items():
-        for mode in ["eager", "compile"] if args.compile else ["eager"]:
+    for name, (build, batch, options) in chosen.items():
+        steps = max(2, args.steps * 64 // batch)  # a stretch of about args.steps × 64 images
+        batch = min(batch, args.max_batch or batch)
+        modes = ["eager", "compile"] if args.compile and named(name, args.compile_networks) else ["eager"]
+        for mode in modes:
             for precision, dtype in precisions.items():
                 torch.manual_seed(0)
                 model = build().to(device).to(memory_format=torch.channels_last)
                 optimizer = torch.optim.SGD(model.parameters(), momentum=0.9, nesterov=True, **options)
                 compile_seconds = 0.0
                 if mode == "compile":
-                    model = torch.compile(model)
+                    model = torch.compile(model, backend=args.compile_backend)
                     start = time.perf_counter()
                     throughput(model, optimizer, batch, 2, dtype, device)()
                     compile_seconds = time.perf_counter() - start
-                steps = max(2, args.steps * 64 // batch)
                 rate = repeat(throughput(model, optimizer, batch, steps, dtype, device), args.repeats)
                 rows.append(
                     {
                         "network": name,
-                        "mode": mode,
+                        "mode": mode if mode == "eager" or args.compile_backend == "inductor" else args.compile_backend,
                         "precision": precision,
                         "batch": batch,
                         "compile_seconds": compile_seconds,
@@ -89,6 +109,7 @@ def main() -> None:
                     }
                 )
                 print(f"{name} {mode} {precision}: {rate['median']:,.0f} images/s", flush=True)
+                write(args.out, "train", rows, device)  # as it goes: a stopped run keeps its rows
     print()
     print(
         markdown_table(
@@ -109,7 +130,6 @@ def main() -> None:
             ],
         )
     )
-    write(args.out, "train", rows, device)
 
 
 if __name__ == "__main__":

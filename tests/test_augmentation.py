@@ -137,3 +137,25 @@ def test_augmented_batches_are_crops_and_flips_of_the_originals():
         assert window_of(o, i, 4) is not None or window_of(o.flip(-1), i, 4) is not None
     assert torch.equal(labels, torch.arange(16))
     assert not hasattr(data, "random_crop_flip")
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect"])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_crop_keeps_the_channels_last_layout_and_the_same_pixels(mode, dtype):
+    x = images(8, dtype=dtype)
+    last = x.contiguous(memory_format=torch.channels_last)
+    assert augmentation.is_channels_last(last) and not augmentation.is_channels_last(x)
+    rows, cols = torch.tensor([0, 4, 1, 3, 2, 2, 0, 4]), torch.tensor([4, 0, 2, 2, 1, 3, 0, 4])
+    out_first = augmentation.crop(x, 2, rows, cols, mode=mode)
+    out_last = augmentation.crop(last, 2, rows, cols, mode=mode)
+    assert torch.equal(out_last, out_first) and out_last.dtype == dtype
+    assert augmentation.is_channels_last(out_last) and out_first.is_contiguous()
+    g = torch.Generator().manual_seed(0)
+    for batch in (  # each augmentation of a channels_last batch stays channels_last (GPU convolutions want NHWC)
+        augmentation.random_translate(last, 2, g),
+        augmentation.random_crop(last, 2, g),
+        augmentation.random_flip(last, g),
+        augmentation.alternating_flip(last, 1, torch.rand(8, generator=g) < 0.5),
+        augmentation.crop(last, 0, rows, cols),
+    ):
+        assert augmentation.is_channels_last(batch)

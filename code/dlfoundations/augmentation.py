@@ -18,7 +18,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["alternating_flip", "crop", "flip", "random_crop", "random_flip", "random_offsets", "random_translate"]
+__all__ = [
+    "alternating_flip",
+    "crop",
+    "flip",
+    "is_channels_last",
+    "random_crop",
+    "random_flip",
+    "random_offsets",
+    "random_translate",
+]
 
 
 def _check(images: torch.Tensor) -> None:
@@ -30,14 +39,15 @@ def crop(images: torch.Tensor, padding: int, rows: torch.Tensor, cols: torch.Ten
     """Pad by ``padding`` (zeros, or ``mode="reflect"``) and cut, for image ``i``, the window whose
     top-left corner is at ``(rows[i], cols[i])`` of the padded image (offsets in ``0 … 2·padding``).
 
-    ``rows = cols = padding`` gives the images back unchanged.
+    ``rows = cols = padding`` gives the images back unchanged. The result keeps the memory layout of
+    ``images``: a ``channels_last`` batch (see :func:`is_channels_last`) comes back ``channels_last``.
     """
     _check(images)
     if padding < 0:
         raise ValueError(f"padding must not be negative, not {padding}")
     b, c, h, w = images.shape
     if padding == 0:
-        return images.clone()
+        return images.clone()  # clone keeps the layout (torch.preserve_format)
     if mode == "reflect" and padding >= min(h, w):
         raise ValueError(f"reflect padding {padding} needs images larger than {padding} pixels, not {h}×{w}")
     source = images if images.is_floating_point() or mode == "constant" else images.float()
@@ -47,11 +57,24 @@ def crop(images: torch.Tensor, padding: int, rows: torch.Tensor, cols: torch.Ten
     device = images.device
     rows = rows.to(device=device, dtype=torch.long)
     cols = cols.to(device=device, dtype=torch.long)
-    r = (rows[:, None] + torch.arange(h, device=device))[:, None, :, None]  # (B, 1, H, 1)
-    q = (cols[:, None] + torch.arange(w, device=device))[:, None, None, :]  # (B, 1, 1, W)
-    batch = torch.arange(b, device=device)[:, None, None, None]
-    channel = torch.arange(c, device=device)[None, :, None, None]
-    return padded[batch, channel, r, q].to(images.dtype)
+    r = (rows[:, None] + torch.arange(h, device=device))[:, :, None]  # (B, H, 1)
+    q = (cols[:, None] + torch.arange(w, device=device))[:, None, :]  # (B, 1, W)
+    batch = torch.arange(b, device=device)[:, None, None]  # (B, 1, 1)
+    if is_channels_last(images):
+        # gather whole pixels (all C channels at once) into a (B, H, W, C) tensor: viewed as (B, C, H, W),
+        # that is the channels_last layout, with no extra copy
+        return padded.permute(0, 2, 3, 1)[batch, r, q].permute(0, 3, 1, 2).to(images.dtype)
+    return padded[batch[..., None], torch.arange(c, device=device)[None, :, None, None], r[:, None], q[:, None]].to(
+        images.dtype
+    )
+
+
+def is_channels_last(images: torch.Tensor) -> bool:
+    """Whether a batch ``(B, C, H, W)`` is stored ``channels_last`` (NHWC) rather than in the default NCHW order.
+
+    A tensor whose strides fit both layouts (one channel, or one pixel) counts as NCHW.
+    """
+    return images.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous()
 
 
 def random_offsets(
