@@ -35,6 +35,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 [ -x "$python" ] || python=python
+# a relative path (the default) made absolute without resolving links (that would leave the venv): the airbench step runs
+# its script from a scratch folder
+[[ $python == /* || $python != */* ]] || python=$PWD/$python
 device=${GPU_SH_DEVICE:-cuda}
 results_dir=${GPU_SH_RESULTS:-results}
 bench_dir=${GPU_SH_BENCH:-_build/bench}

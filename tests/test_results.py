@@ -210,7 +210,6 @@ AWAITING_RERUN = {
     "generalization-standard-cpu.json",
     "speedrun-ablation-standard-cpu.json",
     "speedrun-cpu-full.json",
-    "standard-cpu-0709.json",
 }
 MACHINE_PATH = re.compile(r"\"(/|[A-Za-z]:\\\\)(root|home|Users|work|tmp|mnt|opt)\b")
 

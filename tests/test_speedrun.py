@@ -575,6 +575,16 @@ def test_gpu_script_dry_runs_every_line_on_the_cpu(tiny_root, tmp_path):
     missing = subprocess.run(["bash", str(GPU_SCRIPT), "dry"], capture_output=True, text=True, env=env, timeout=60)
     assert missing.returncode != 0 and "no airbench94 script at" in missing.stderr
     assert list((tmp_path / "other").iterdir()) == []
+    # a relative interpreter path, like the default .venv/bin/python, still runs airbench's script from its scratch
+    # folder
+    env |= {
+        "AIRBENCH94": str(fake),
+        "PYTHON": os.path.relpath(sys.executable, GPU_SCRIPT.parents[1]),
+        "GPU_SH_RESULTS": str(tmp_path / "relative"),
+    }
+    relative = subprocess.run(["bash", str(GPU_SCRIPT), "dry"], capture_output=True, text=True, env=env, timeout=120)
+    assert relative.returncode == 0, relative.stderr[-3000:]
+    assert [p.name for p in (tmp_path / "relative").iterdir()] == ["airbench94-dry.json"]
 
 
 def test_export_for_airbench_writes_the_copy_in_airbench_layout(tiny_root, tmp_path):
