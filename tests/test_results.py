@@ -246,16 +246,21 @@ def test_every_committed_results_file_names_a_clean_commit():
 def test_change_effects_pair_each_change_with_its_base_by_seed(tmp_path):
     """A change that adds 5 points to every seed is beyond noise; one whose seeds go both ways is not; a change
     whose base is not committed is left out; differences are paired by seed, not by position in the file."""
-    base = record(experiment="base", seeds=[0, 1, 2], best_val=[0.40, 0.45, 0.50])
-    up = record(experiment="up", seeds=[2, 0, 1], best_val=[0.5501, 0.45, 0.4999])  # +5 points, shuffled seeds
-    mixed = record(experiment="mixed", seeds=[0, 1, 2], best_val=[0.43, 0.43, 0.52])
+    settings = {"lr": 0.01, "init": "default"}
+    base = record(experiment="base", seeds=[0, 1, 2, 3], best_val=[0.40, 0.45, 0.50, 0.9], settings=settings)
+    up = record(experiment="up", seeds=[2, 0, 1], best_val=[0.5501, 0.45, 0.4999], settings={**settings, "lr": 0.1})
+    mixed = record(
+        experiment="mixed", seeds=[0, 1, 2], best_val=[0.43, 0.43, 0.52], settings={**settings, "init": "he"}
+    )
     orphan = record(experiment="orphan", seeds=[0, 1, 2])
     results.save(tmp_path / "x.json", [base, up, mixed, orphan], results.metadata("cpu"))
     changes = {"up": ("base", {"lr": 0.1}), "mixed": ("base", {"init": "he"}), "orphan": ("missing", {"x": 1})}
     rows = {r["name"]: r for r in results.change_effects(changes, directory=tmp_path)}
-    assert set(rows) == {"up", "mixed"}
+    assert set(rows) == {"up", "mixed"}  # +5 points on shuffled seeds; the base's seed 3 pairs with nothing
     assert rows["up"]["difference"] == pytest.approx(0.05, abs=1e-4) and rows["up"]["clear"]
-    assert rows["up"]["base_mean"] == pytest.approx(0.45)
+    assert rows["up"]["base_mean"] == pytest.approx(0.45) and rows["up"]["seeds"] == 3
     assert rows["mixed"]["difference"] == pytest.approx(0.01) and not rows["mixed"]["clear"]
     table = results.change_table(list(rows.values()))
     assert "| up | lr 0.1 | 45.0% | 50.0% | +5.0 ± 0.0 |" in table and "| yes | 3 |" in table
+    with pytest.raises(results.ResultsFileError, match="was not run as 'base'"):
+        results.change_effects({"up": ("base", {"lr": 0.2})}, directory=tmp_path)  # the record says lr 0.1

@@ -431,29 +431,42 @@ def candidates(outcomes) -> str:
 def change_effects(changes: dict[str, tuple[str, dict]], field: str = "best_val", directory=RESULTS_DIR) -> list[dict]:
     """What each one-change experiment (``name -> (base, changes)``, as :data:`~dlfoundations.experiments.ONE_CHANGE`)
     did to ``field``, from the committed records: per change whose record and whose base's record are both
-    committed, the base, the change, the mean over its seeds, and the paired difference from the base over the
-    seeds both hold, with its standard error, the paired t-test's p-value and whether it survives Holm's
-    correction over the rows shown (:func:`dlfoundations.speedrun.paired_differences`). Accuracies as fractions.
+    committed, over the seeds both hold (``seeds`` counts them): the base's mean and the change's, and their paired
+    difference with its standard error, the paired t-test's p-value and whether it survives Holm's correction over
+    the rows shown (:func:`dlfoundations.speedrun.paired_differences`). Accuracies as fractions.
+
+    Raises :class:`ResultsFileError` when a change's record was not run as its base with that change (other
+    settings, profile or training images): such a pair would compare more than the one change.
     """
     from .speedrun import holm, paired_differences
 
     found = committed(list(changes) + [base for base, _ in changes.values()], directory)
     rows = []
-    for base in dict.fromkeys(base for base, _ in changes.values()):
-        names = [n for n, (b, _) in changes.items() if b == base and n in found]
-        if base not in found or not names:
+    for name, (base, change) in changes.items():
+        if name not in found or base not in found:
             continue
-        per_seed = [  # one entry per (experiment, seed), in the shape paired_differences reads
-            {"name": name, "seed": seed, "tta_accuracy": value}
-            for name in [base, *names]
-            for seed, value in zip(found[name][0].seeds, getattr(found[name][0], field), strict=True)
+        (record, path), (base_record, base_path) = found[name], found[base]
+        expected = json.loads(json.dumps({**base_record.settings, **change}))
+        sizes = (record.profile, record.train_images, record.epochs)
+        base_sizes = (base_record.profile, base_record.train_images, base_record.epochs)
+        if json.loads(json.dumps(record.settings)) != expected or sizes != base_sizes:
+            raise ResultsFileError(
+                f"{path.name}: {name!r} was not run as {base!r} of {base_path.name} with only {change} changed "
+                f"(settings {record.settings}, sizes {sizes} vs {base_sizes}); re-run both from one commit"
+            )
+        shared = sorted(set(record.seeds) & set(base_record.seeds))
+        if not shared:
+            continue
+        per_seed = [  # one entry per (experiment, shared seed), in the shape paired_differences reads
+            {"name": label, "seed": seed, "tta_accuracy": value}
+            for label, r in ((base, base_record), (name, record))
+            for seed, value in zip(r.seeds, getattr(r, field), strict=True)
+            if seed in shared
         ]
-        compared = paired_differences(per_seed, reference=base)
-        base_mean = next(r["mean"] for r in compared if r["name"] == base)
-        for row in compared:
-            if row["name"] != base:
-                change, path = changes[row["name"]][1], found[row["name"]][1]
-                rows.append({**row, "base": base, "base_mean": base_mean, "change": change, "file": path})
+        compared = {row["name"]: row for row in paired_differences(per_seed, reference=base)}
+        rows.append(
+            {**compared[name], "base": base, "base_mean": compared[base]["mean"], "change": change, "file": path}
+        )
     tested = [r for r in rows if not math.isnan(r["p"])]  # Holm over every change shown, not per base
     for row, clear in zip(tested, holm([r["p"] for r in tested]), strict=True):
         row["clear"] = clear
