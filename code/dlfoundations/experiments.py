@@ -1077,11 +1077,8 @@ def lenet_main(argv: list[str] | None = None):
     parser.add_argument("--val-images", type=int, help="default: the profile's")
     parser.add_argument("--test-images", type=int, help="default: the profile's")
     parser.add_argument("--threads", type=int, help="torch threads (1 avoids oversubscribing a shared CPU)")
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="write even though the package has uncommitted changes (a trial file: it says so, and is not committed)",
-    )
+
+    results.add_allow_dirty(parser)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -52,11 +52,9 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--no-search", action="store_true", help="chapter 10: train the report's picked configurations, no search"
     )
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="write even though the package has uncommitted changes (a trial file: it says so, and is not committed)",
-    )
+    from . import results
+
+    results.add_allow_dirty(parser)
     args = parser.parse_args(argv)
 
     import torch

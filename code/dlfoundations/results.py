@@ -134,6 +134,18 @@ def metadata(device: torch.device | str, *, allow_dirty: bool | None = None) -> 
     return meta
 
 
+def add_allow_dirty(parser) -> None:
+    """Add ``--allow-dirty`` to a command line that writes a results file: ``True`` when given, else ``None``
+    (then :func:`metadata` reads ``DLF_ALLOW_DIRTY``)."""
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_const",
+        const=True,
+        default=None,
+        help="write even though the package has uncommitted changes (a trial file: it says so, and is not committed)",
+    )
+
+
 def _portable_values(value):
     if isinstance(value, str):
         return portable(value)

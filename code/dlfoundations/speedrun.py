@@ -1020,11 +1020,9 @@ def main(argv=None) -> None:
     parser.add_argument("--ablation", action="store_true", help="train every row of the ablation table instead")
     parser.add_argument("--jpeg-quality", type=int, default=None, help="re-encode every image at this JPEG quality")
     parser.add_argument("--out", required=True, help="results file; runs of the same configuration are appended")
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="write the results file from uncommitted code (a trial file, not to be committed)",
-    )
+    from . import results
+
+    results.add_allow_dirty(parser)
     args = parser.parse_args(argv)
     allow_dirty = True if args.allow_dirty else None  # None: results.metadata reads DLF_ALLOW_DIRTY
     from . import data, results

@@ -347,12 +347,9 @@ def main(argv=None) -> None:
         help="SQL storages: seconds between a running trial's heartbeats (stale after two); the journal has none",
     )
     parser.add_argument("--export", type=Path, help="also write the study's best trial as a results file here")
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        default=None,
-        help="export even though the package has uncommitted changes (a trial file, not to be committed)",
-    )
+    from . import results
+
+    results.add_allow_dirty(parser)
     args = parser.parse_args(argv)
     if args.export:  # before any trial: a file from uncommitted code is refused at once, not after the search
         from . import config, results
