@@ -208,7 +208,6 @@ def test_files_name_no_machine_paths(monkeypatch, tmp_path):
 AWAITING_RERUN = {
     "full-cpu-10.json",
     "generalization-standard-cpu.json",
-    "speedrun-ablation-standard-cpu.json",
     "speedrun-cpu-full.json",
 }
 MACHINE_PATH = re.compile(r"\"(/|[A-Za-z]:\\\\)(root|home|Users|work|tmp|mnt|opt)\b")
