@@ -469,13 +469,13 @@ def change_effects(changes: dict[str, tuple[str, dict]], field: str = "best_val"
         shared = sorted(set(record.seeds) & set(base_record.seeds))
         if not shared:
             continue
-        per_seed = [  # one entry per (experiment, shared seed), in the shape paired_differences reads
-            {"name": label, "seed": seed, "tta_accuracy": value}
+        per_seed = [  # one entry per (experiment, shared seed)
+            {"name": label, "seed": seed, field: value}
             for label, r in ((base, base_record), (name, record))
             for seed, value in zip(r.seeds, getattr(r, field), strict=True)
             if seed in shared
         ]
-        compared = {row["name"]: row for row in paired_differences(per_seed, reference=base)}
+        compared = {row["name"]: row for row in paired_differences(per_seed, reference=base, value=field)}
         rows.append(
             {**compared[name], "base": base, "base_mean": compared[base]["mean"], "change": change, "file": path}
         )

@@ -900,9 +900,12 @@ def holm(p_values, alpha: float = 0.05) -> list[bool]:
     return reject
 
 
-def paired_differences(records: list[dict], reference: str = RECIPE, alpha: float = 0.05) -> list[dict]:
-    """Per configuration: mean accuracy, and its mean difference from ``reference`` over the shared seeds
-    with the standard error of that mean (``std / √n``, from the per-seed differences; NaN for one seed).
+def paired_differences(
+    records: list[dict], reference: str = RECIPE, alpha: float = 0.05, value: str = "tta_accuracy"
+) -> list[dict]:
+    """Per configuration (records with ``name``, ``seed`` and the field ``value``): mean accuracy, and its mean
+    difference from ``reference`` over the shared seeds with the standard error of that mean (``std / √n``, from
+    the per-seed differences; NaN for one seed).
 
     ``p`` is the two-sided p-value of the paired t-test (:func:`t_two_sided_p`, ``n − 1`` degrees of
     freedom; NaN when it cannot be computed), and ``clear`` says whether the row survives :func:`holm`'s
@@ -912,7 +915,7 @@ def paired_differences(records: list[dict], reference: str = RECIPE, alpha: floa
 
     by_name: dict[str, dict[int, float]] = {}
     for r in records:
-        by_name.setdefault(r["name"], {})[r["seed"]] = r["tta_accuracy"]
+        by_name.setdefault(r["name"], {})[r["seed"]] = r[value]
     if reference not in by_name:
         raise ValueError(f"the ablation has no {reference!r} row to compare with")
     rows = []
