@@ -219,3 +219,43 @@ def test_adam_weight_decay_is_the_l2_penalty_in_the_loss():
             opt.step()
     assert torch.allclose(a, b, atol=1e-12)
     assert (a - c).abs().max().item() > 1e-3  # decoupled decay takes other steps
+
+
+def test_soft_threshold_is_the_proximal_step_of_l1_and_lands_on_zero():
+    theta = torch.tensor([-1.0, -0.05, 0.0, 0.03, 0.1, 2.0], dtype=torch.float64)
+    t = 0.1
+    out = reg.soft_threshold(theta, t)
+    assert torch.equal(out, torch.tensor([-0.9, 0.0, 0.0, 0.0, 0.0, 1.9], dtype=torch.float64))
+    # the minimizer of ½(x − θ)² + t|x| for each entry, found on a fine grid
+    grid = torch.linspace(-3, 3, 600_001, dtype=torch.float64)
+    for value, got in zip(theta, out, strict=True):
+        best = grid[torch.argmin(0.5 * (grid - value) ** 2 + t * grid.abs())]
+        assert abs(best - got) < 2e-5
+    with pytest.raises(ValueError):
+        reg.soft_threshold(theta, -1.0)
+
+
+def test_early_stopping_factors_match_gradient_descent_and_ridge_matches_its_solution():
+    """On a quadratic, τ steps of gradient descent from 0 reach 1 − (1 − ηλ)^τ of the minimum along each eigenvector;
+    the L2-regularized minimum reaches λ/(λ + α). With α = 1/(ητ) the two agree where ηλτ is small or large."""
+    g = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64, generator=g))
+    eigenvalues = torch.tensor([1e-3, 1e-2, 0.1, 1.0, 5.0, 9.0], dtype=torch.float64)
+    hessian = q @ torch.diag(eigenvalues) @ q.T
+    optimum = torch.randn(6, dtype=torch.float64, generator=g)
+    lr, steps = 0.1, 50
+    theta = torch.zeros(6, dtype=torch.float64)
+    for _ in range(steps):
+        theta = theta - lr * hessian @ (theta - optimum)
+    reached = (q.T @ theta) / (q.T @ optimum)
+    assert torch.allclose(reached, reg.early_stopping_factors(eigenvalues, lr, steps), atol=1e-10)
+    alpha = 1 / (lr * steps)
+    ridge = torch.linalg.solve(hessian + alpha * torch.eye(6, dtype=torch.float64), hessian @ optimum)
+    assert torch.allclose((q.T @ ridge) / (q.T @ optimum), reg.ridge_factors(eigenvalues, alpha), atol=1e-10)
+    x = lr * steps * eigenvalues
+    es, l2 = reg.early_stopping_factors(eigenvalues, lr, steps), reg.ridge_factors(eigenvalues, alpha)
+    small, large = x < 0.1, x > 20
+    assert torch.all((es[small] / l2[small] - 1).abs() < 0.06)
+    assert torch.all(es[large] > 0.95) and torch.all(l2[large] > 0.95)
+    with pytest.raises(ValueError):
+        reg.early_stopping_factors(eigenvalues, lr, -1)

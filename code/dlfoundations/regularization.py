@@ -26,11 +26,14 @@ __all__ = [
     "Dropout",
     "EarlyStopping",
     "dropout",
+    "early_stopping_factors",
     "ensemble_predict",
     "l1_penalty",
     "l2_penalty",
     "parameter_groups",
+    "ridge_factors",
     "shrinkage_under_noise",
+    "soft_threshold",
     "weights",
 ]
 
@@ -118,6 +121,17 @@ def l1_penalty(params: Iterable[torch.Tensor] | torch.nn.Module) -> torch.Tensor
     return sum(t.abs().sum() for t in tensors)
 
 
+def soft_threshold(theta: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``sign(θ)·max(|θ| − threshold, 0)``: the proximal step of ``λ·Σ|θ|`` with ``threshold = ηλ``.
+
+    Proximal gradient descent takes the data term's step and then this one; every entry with
+    ``|θ| ≤ threshold`` lands exactly on zero, which the subgradient ``λ·sign(θ)`` never achieves.
+    """
+    if threshold < 0:
+        raise ValueError(f"the threshold must not be negative, not {threshold}")
+    return torch.sign(theta) * torch.clamp(theta.abs() - threshold, min=0.0)
+
+
 def shrinkage_under_noise(
     optimizer: str,
     scales: Iterable[float],
@@ -203,6 +217,29 @@ class EarlyStopping:
             raise RuntimeError("EarlyStopping.restore before any call of step")
         model.load_state_dict(self.best_state)
         return model
+
+
+def early_stopping_factors(eigenvalues: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    """How far gradient descent gets along each eigenvector of a quadratic loss in ``steps`` steps.
+
+    For ``L(θ) = ½(θ − θ*)ᵀH(θ − θ*)`` started at ``θ = 0``, each step multiplies the remaining distance along an
+    eigenvector of ``H`` (eigenvalue ``λᵢ``) by ``1 − ηλᵢ``; after ``τ`` steps the component of ``θ`` is the
+    fraction ``1 − (1 − ηλᵢ)^τ`` of ``θ*``'s (Goodfellow et al., §7.8). Returns these fractions.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must not be negative, not {steps}")
+    return 1 - (1 - lr * eigenvalues) ** steps
+
+
+def ridge_factors(eigenvalues: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The same fractions for the minimum of the quadratic plus ``(α/2)‖θ‖²``: ``λᵢ/(λᵢ + α)``.
+
+    With ``α = 1/(ητ)`` both are about ``ηλᵢτ`` where that is small and about 1 where it is large: early
+    stopping after ``τ`` steps acts like an L2 penalty of strength ``1/(ητ)``.
+    """
+    if alpha < 0:
+        raise ValueError(f"alpha must not be negative, not {alpha}")
+    return eigenvalues / (eigenvalues + alpha)
 
 
 # --------------------------------------------------------------------------- ensembles
