@@ -205,11 +205,7 @@ def test_files_name_no_machine_paths(monkeypatch, tmp_path):
 # Files measured from uncommitted code, or before commands were stored relative to the repository, that still
 # wait for their re-run from a clean commit (issue 26). The test below fails for any other file, and for a file
 # listed here that no longer needs it, so the list only shrinks.
-AWAITING_RERUN = {
-    "full-cpu-10.json",
-    "generalization-standard-cpu.json",
-    "speedrun-cpu-full.json",
-}
+AWAITING_RERUN = {"generalization-standard-cpu.json"}
 MACHINE_PATH = re.compile(r"\"(/|[A-Za-z]:\\\\)(root|home|Users|work|tmp|mnt|opt)\b")
 
 
@@ -263,3 +259,38 @@ def test_change_effects_pair_each_change_with_its_base_by_seed(tmp_path):
     assert "| up | lr 0.1 | 45.0% | 50.0% | +5.0 ± 0.0 |" in table and "| yes | 3 |" in table
     with pytest.raises(results.ResultsFileError, match="was not run as 'base'"):
         results.change_effects({"up": ("base", {"lr": 0.2})}, directory=tmp_path)  # the record says lr 0.1
+
+
+def test_drop_seeds_takes_out_one_commits_runs_so_they_can_be_run_again(tmp_path):
+    """A seed trained from uncommitted code leaves a course file (its lists, its appended entry) and can be
+    appended again; other seeds, other runs and the clean commits stay; a speedrun file loses whole records."""
+    clean, dirty = "a" * 40, "b" * 40 + "+dirty"
+    meta = {"commit": "c" * 40, "appended": [{"commit": clean, "threads": 2}, {"commit": dirty, "threads": 1}]}
+    fc = record(experiment="FC", threads=[2, 2, 1])
+    path = results.save(tmp_path / "course.json", [record(), fc], meta)
+    results.main(
+        ["drop", str(path), "--seeds", "2", "--commit", dirty, "--reason", "uncommitted", "--experiment", "FC"]
+    )
+    after, (wide, fc_left) = results.load(path)
+    assert wide == record()  # not named: untouched
+    assert fc_left.seeds == [0, 1] and fc_left.test == fc.test[:2] and fc_left.threads == [2, 2]
+    assert fc_left.seconds_per_epoch == fc.seconds_per_epoch[:2] and fc_left.best_val == fc.best_val[:2]
+    assert [e["commit"] for e in after["appended"]] == [clean] and after["commit"] == "c" * 40
+    assert after["dropped"][0]["seeds"] == [2] and after["dropped"][0]["runs"] == ["FC"]
+    assert "+dirty" not in path.read_text()
+    merged = results.merge(
+        [wide, fc_left], [record(experiment="FC", seeds=[2], **{f: [0.5] for f in results.PER_SEED[1:-1]})]
+    )
+    assert merged[1].seeds == [0, 1, 2] and merged[1].test == [*fc.test[:2], 0.5]
+    with pytest.raises(SystemExit, match="no appended entry"):  # once only
+        results.main(["drop", str(path), "--seeds", "2", "--commit", dirty, "--reason", "again"])
+    with pytest.raises(results.ResultsFileError, match="latest runs"):
+        results.drop_seeds(path, [0], "c" * 40, "the top entry")
+
+    runs = [{"seed": s, "accuracy": 0.9} for s in (0, 1, 2)]
+    speed = results.write(tmp_path / "speed.json", "speedrun", runs, meta)
+    results.drop_seeds(speed, [0, 1], dirty, "uncommitted")
+    speed_meta, left = results.read(speed, "speedrun")
+    assert left == [runs[2]] and [e["commit"] for e in speed_meta["appended"]] == [clean]
+    with pytest.raises(results.ResultsFileError, match="no run of seed"):
+        results.drop_seeds(speed, [5], clean, "absent")

@@ -200,6 +200,10 @@ def save(path: str | Path, records: list[Record], meta: dict) -> Path:
     return write(path, COURSE, [dataclasses.asdict(r) for r in records], meta)
 
 
+# the lists of a course record that hold one entry per seed, in the order of ``seeds``
+PER_SEED = ("seeds", "val", "best_val", "test", "best_checkpoint_test", "seconds_per_epoch", "train", "threads")
+
+
 def merge(old: list[Record], new: list[Record]) -> list[Record]:
     """``old`` with the seeds of ``new`` appended to the record of the same run (name, settings and sizes);
     records of runs ``old`` lacks are added. A seed that a record already holds is an error."""
@@ -216,7 +220,7 @@ def merge(old: list[Record], new: list[Record]) -> list[Record]:
             raise ResultsFileError(f"{record.experiment!r} already holds seed(s) {sorted(repeated)}; use --first-seed")
         if len(match.threads) < len(match.seeds):  # records from before threads were kept per seed
             match.threads = match.threads + [None] * (len(match.seeds) - len(match.threads))
-        for field in ("seeds", "val", "best_val", "test", "best_checkpoint_test", "seconds_per_epoch", "train"):
+        for field in PER_SEED[:-1]:
             setattr(match, field, getattr(match, field) + getattr(record, field))
         match.threads = match.threads + (record.threads or [None] * len(record.seeds))
     return merged
@@ -518,3 +522,80 @@ def change_table(rows: list[dict]) -> str:
         "seeds",
     ]
     return markdown_table(header, lines)
+
+
+def drop_seeds(
+    path: str | Path, seeds: list[int], commit: str, reason: str, experiments: list[str] | None = None
+) -> Path:
+    """Take the runs of ``seeds`` that commit ``commit`` trained out of a results file, so that they can be run
+    again (from a clean commit) and appended: how a file that holds a few runs of uncommitted code gets clean
+    without throwing its clean runs away.
+
+    ``commit`` must be the commit of one or more of the file's *appended* entries (``meta["appended"]``, one per
+    earlier session); those entries go, and ``meta["dropped"]`` says which seeds of which runs went and why
+    (``reason``; the file keeps no dirty commit). A ``"course"`` file loses these seeds from the records named
+    in ``experiments`` (all records if ``None``; a record left without seeds goes); a file of any other kind
+    holds one record per run with its ``"seed"`` and loses those records.
+    """
+    payload = _payload(path)
+    meta, records = payload["meta"], payload["records"]
+    seeds = set(seeds)
+    if meta.get("commit") == commit:
+        raise ResultsFileError(f"{path}: {commit} wrote the file's latest runs; re-run the whole file instead")
+    appended = meta.get("appended", [])
+    kept = [entry for entry in appended if entry.get("commit") != commit]
+    if len(kept) == len(appended):
+        raise ResultsFileError(f"{path}: no appended entry names commit {commit}")
+    if payload.get("kind", COURSE) == COURSE:
+        names = {r["experiment"] for r in records}
+        unknown = set(experiments or ()) - names
+        if unknown:
+            raise ResultsFileError(f"{path}: no record of {sorted(unknown)}; it holds {sorted(names)}")
+        chosen = names if experiments is None else set(experiments)
+        dropped, left = [], []
+        for record in records:
+            if record["experiment"] in chosen:
+                n = len(record["seeds"])
+                keep = [i for i, seed in enumerate(record["seeds"]) if seed not in seeds]
+                if len(keep) < n:
+                    dropped.append(record["experiment"])
+                for field in PER_SEED:  # ``threads`` may be missing or short in files that predate it
+                    if len(record.get(field) or []) == n:
+                        record[field] = [record[field][i] for i in keep]
+                if not record["seeds"]:
+                    continue
+            left.append(record)
+    else:
+        left = [r for r in records if r["seed"] not in seeds]
+        dropped = [] if len(left) == len(records) else [payload.get("kind")]
+    if not dropped:
+        raise ResultsFileError(f"{path}: no run of seed(s) {sorted(seeds)} to drop")
+    when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    note = {"date": when, "seeds": sorted(seeds), "runs": dropped, "reason": reason}
+    meta = {**meta, "appended": kept, "dropped": meta.get("dropped", []) + [note]}
+    meta.pop("schema", None)
+    return write(path, payload.get("kind", COURSE), left, meta)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m dlfoundations.results drop FILE --seeds 102 --commit C --reason TEXT [--experiment NAME ...]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Maintain committed results files.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    drop = commands.add_parser("drop", help=drop_seeds.__doc__.split("\n\n")[0])
+    drop.add_argument("file", type=Path)
+    drop.add_argument("--seeds", type=int, nargs="+", required=True)
+    drop.add_argument("--commit", required=True, help="the appended entry's commit, as the file spells it")
+    drop.add_argument("--reason", required=True, help="why they go, kept in meta['dropped']")
+    drop.add_argument("--experiment", action="append", help="a course record's name (repeat; default: all)")
+    args = parser.parse_args(argv)
+    try:
+        path = drop_seeds(args.file, args.seeds, args.commit, args.reason, args.experiment)
+    except ResultsFileError as error:
+        raise SystemExit(f"results: {error}") from None
+    print(f"{path}: dropped seed(s) {sorted(args.seeds)}; re-run them and append")
+
+
+if __name__ == "__main__":
+    main()
