@@ -110,6 +110,41 @@ def run_description(dataset=None) -> str:
     return text
 
 
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "asimd", "sve")  # what CPU kernels dispatch on
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS), else what ``platform`` knows."""
+    import platform
+    import subprocess
+
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf8"):
+            if line.lower().startswith(("model name", "hardware")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            return subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """Which of :data:`CPU_FLAGS` the CPU has (Linux; elsewhere none are listed): machines of one nominal size
+    differ by 2× in speed, and these say why (AVX-512 or only AVX2, for example)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf8") as info:
+            flags = next((line.split(":", 1)[1].split() for line in info if line.startswith(("flags", "Features"))), [])
+    except OSError:
+        return []
+    return [flag for flag in CPU_FLAGS if flag in flags]
+
+
 def describe(data_source: str | None = None, profile: str | None = None, on=None) -> str:
     """Print (and return) the line that opens every chapter's output.
 
@@ -124,5 +159,10 @@ def describe(data_source: str | None = None, profile: str | None = None, on=None
         f"profile: {s.profile} | device: {dev}{hardware} | torch {torch.__version__} | seed: {s.seed}\n"
         f"data: {data_source or 'none used in this chapter'}"
     )
+    if dev.type == "cpu":  # what a CPU run's speed depends on besides the CPU itself
+        from . import ALLOCATOR
+
+        flags = ", ".join(cpu_flags()) or "none listed"
+        line += f"\nCPU: {cpu_name()} ({flags}), {torch.get_num_threads()} thread(s) | malloc: {ALLOCATOR}"
     print(line)
     return line

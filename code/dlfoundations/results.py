@@ -117,7 +117,9 @@ def metadata(device: torch.device | str, *, allow_dirty: bool | None = None) -> 
             "trial file that is not to be committed (DLF_ALLOW_DIRTY=1 does the same)"
         )
     device = torch.device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    from . import config
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else config.cpu_name()
     meta = {
         "schema": SCHEMA,
         "device": str(device),
@@ -125,6 +127,7 @@ def metadata(device: torch.device | str, *, allow_dirty: bool | None = None) -> 
         "torch": torch.__version__,
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
+        "cpu_flags": config.cpu_flags(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command_line(),
         "commit": commit,
