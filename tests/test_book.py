@@ -289,7 +289,7 @@ def _tiny_book(root: Path, sources: dict[str, str]) -> None:
     )
 
 
-def test_execute_chapters_fills_the_cache_the_build_reads(tmp_path, monkeypatch):
+def test_execute_chapters_fills_the_cache_the_build_reads(tmp_path, monkeypatch, capfd):
     import nbformat
     from jupyter_cache import get_cache
 
@@ -308,11 +308,25 @@ def test_execute_chapters_fills_the_cache_the_build_reads(tmp_path, monkeypatch)
         _, merged = store.merge_match_into_notebook(nbformat.read(tmp_path / f"chapters/{name}.ipynb", 4))
         assert merged.cells[0].outputs[0]["text"].strip() == printed
     assert book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2) == {}  # cached: nothing to run
-    assert set(book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2, force=True)) == set(seconds)
+    printed = capfd.readouterr()
+    for name in ("a.ipynb", "b.ipynb"):  # a line as each starts and as it ends
+        assert f"started  {name}" in printed.out and f"finished {name} in " in printed.out
+    assert "2 of 2 done" in printed.out and "without encryption" not in printed.err  # IPC, not TCP
+    # the second build knows the first one's seconds: it says how long it expects to take
+    assert json.loads((tmp_path / "_build/chapter-seconds.json").read_text())["quick"].keys() == seconds.keys()
+    assert set(book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=1, force=True)) == set(seconds)
+    printed = capfd.readouterr().out
+    assert "the last build took about" in printed and re.search(r"1 of 2 done, about \d+ s left", printed)
 
 
 def test_execute_chapters_stops_on_a_failing_notebook(tmp_path, monkeypatch):
+    """The error names the chapter, its cell and the error; the chapter that ran beside it stays cached."""
     monkeypatch.setenv("DLF_PROFILE", "standard")
-    _tiny_book(tmp_path, {"good": "x = 1", "bad": "raise ValueError('no CIFAR-10 here')"})
-    with pytest.raises(SystemExit, match="(?s)bad.ipynb failed.*no CIFAR-10 here"):
+    _tiny_book(tmp_path, {"good": "import time\ntime.sleep(2)", "bad": "raise ValueError('no CIFAR-10 here')"})
+    with pytest.raises(SystemExit, match=r"(?s)bad.ipynb failed.*code cell 1:.*ValueError: no CIFAR-10 here"):
         book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=2, timeout=120)
+    import nbformat
+    from jupyter_cache import get_cache
+
+    store = get_cache(str(tmp_path / "_build/cache"))
+    store.match_cache_notebook(nbformat.read(tmp_path / "chapters/good.ipynb", 4))  # KeyError if not cached

@@ -146,17 +146,56 @@ def toc_notebooks(book_root: Path) -> list[Path]:
 
 
 def _execute_notebook(path: str, timeout: int) -> tuple[str, float, str | None, str | None]:
-    """Run one notebook in a kernel of its own, in its folder, as myst-nb's cache mode would."""
+    """Run one notebook in a kernel of its own, in its folder, as myst-nb's cache mode would.
+
+    The kernel talks to this process over local (IPC) sockets in a private folder, not over TCP: nothing to
+    encrypt, and no warning from the kernel that it is unencrypted. Returns ``(path, seconds, error or None,
+    executed notebook or None)``; an error names the failing cell (its number counts code cells from 1)."""
+    import shutil
+    import tempfile
+
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
+    from traitlets.config import Config
 
+    print(f"  started  {Path(path).name}", flush=True)
     notebook = nbformat.read(path, as_version=4)
-    result = single_nb_execution(
-        notebook, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False, meta_override=True
-    )
+    sockets = tempfile.mkdtemp(prefix="dlf-kernel-")
+    try:
+        transport = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+        result = single_nb_execution(
+            notebook,
+            cwd=str(Path(path).parent),
+            timeout=timeout,
+            allow_errors=False,
+            meta_override=True,
+            config=transport,
+        )
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
     if result.err is not None:
-        return path, result.time, result.exc_string or repr(result.err), None
+        return path, result.time, _failure(notebook, result.exc_string or repr(result.err)), None
     return path, result.time, None, nbformat.writes(notebook)
+
+
+def _failure(notebook, traceback_text: str) -> str:
+    """Which cell of an executed notebook failed, its first lines and its error (else the whole traceback)."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for number, cell in enumerate(code, 1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                lines = cell.source.splitlines()
+                head = "\n".join(f"    {line}" for line in lines[:3]) + ("\n    …" if len(lines) > 3 else "")
+                return f"code cell {number}:\n{head}\n{output['ename']}: {output['evalue']}"
+    return traceback_text
+
+
+def _times_path(book_root: Path) -> Path:
+    return Path(book_root) / "_build" / "chapter-seconds.json"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def execute_chapters(
@@ -169,20 +208,29 @@ def execute_chapters(
     cores (``OMP_NUM_THREADS``, unless already set), finish the book sooner. Notebooks the cache already
     holds for their current code are skipped (``force=True`` runs them again); the later chapters, which
     train longer, start first. Each result goes into the cache exactly as myst-nb's cache mode stores it,
-    so ``jupyter-book build`` finds every chapter executed. Returns the seconds per executed notebook; a
-    failing notebook stops it with the notebook's traceback.
+    so ``jupyter-book build`` finds every chapter executed.
+
+    It prints a line as each chapter starts and as it ends (with its seconds), and after each a running count
+    with the time left, estimated from the seconds the last build of this profile took (kept in
+    ``_build/chapter-seconds.json``). A failing chapter lets the running ones finish (they stay cached), starts
+    no other, and stops with the chapter's name, its cell and its error. Returns the seconds per executed
+    notebook.
     """
     import concurrent.futures
+    import json
     import multiprocessing
     import os
+    import statistics
+    import time
 
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
     store = get_cache(str(Path(book_root) / cache))
+    notebooks = list(reversed(toc_notebooks(book_root)))
     todo = []
-    for path in reversed(toc_notebooks(book_root)):
+    for path in notebooks:
         try:
             store.match_cache_notebook(nbformat.read(path, as_version=4))
             if force:
@@ -191,26 +239,69 @@ def execute_chapters(
             todo.append(str(path))
     if not todo:
         return {}
+    times_file = _times_path(book_root)
+    try:
+        history = json.loads(times_file.read_text()).get(profile, {})
+    except (OSError, ValueError):
+        history = {}
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
     os.environ["DLF_PROFILE"] = profile  # the kernels inherit the environment
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, threads)
-    print(f"executing {len(todo)} notebooks, {jobs} at a time, {os.environ['OMP_NUM_THREADS']} thread(s) each")
-    seconds = {}
+    names = [Path(p).name for p in todo]
+    known = [history[n] for n in names if n in history]
+    guess = {n: history.get(n, statistics.median(known) if known else None) for n in names}
+    cached = len(notebooks) - len(todo)
+    print(
+        f"executing {len(todo)} of {len(notebooks)} notebooks ({cached} cached), {jobs} at a time, "
+        f"{os.environ['OMP_NUM_THREADS']} thread(s) each, profile {profile}"
+        + (f"; the last build took about {_minutes(sum(known) / jobs)} for them" if len(known) == len(names) else ""),
+        flush=True,
+    )
+    seconds: dict[str, float] = {}
+    failed: str | None = None
+    started = {n: time.perf_counter() for n in names[:jobs]}  # the pool starts them in this order
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_execute_notebook, path, timeout) for path in todo]
+        futures = {pool.submit(_execute_notebook, path, timeout): Path(path).name for path in todo}
         for future in concurrent.futures.as_completed(futures):
+            if future.cancelled():
+                continue
             path, took, error, executed = future.result()
             name = Path(path).name
+            waiting = [n for n in names if n not in started]
+            if waiting and failed is None:
+                started[waiting[0]] = time.perf_counter()
             if error is not None:
-                for other in futures:
-                    other.cancel()
-                raise SystemExit(f"{name} failed after {took:.0f} s:\n{error}")
+                print(f"  FAILED   {name} after {took:.0f} s", flush=True)
+                if failed is None:
+                    failed = f"{name} failed after {took:.0f} s, in {error}"
+                    for other in futures:
+                        other.cancel()  # those not started; the running ones finish and are cached
+                continue
             bundle = CacheBundleIn(nbformat.reads(executed, as_version=4), path, data={"execution_seconds": took})
             store.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
             seconds[name] = took
-            print(f"{name}: {took:.1f} s", flush=True)
+            history[name] = took
+            left = [n for n in names if n not in seconds]
+            now = time.perf_counter()
+            estimate = None
+            if all(guess[n] is not None for n in left):
+                running = sum(min(now - started[n], guess[n]) for n in left if n in started)
+                estimate = max(0.0, sum(guess[n] for n in left) - running) / jobs
+            status = f"{len(seconds)} of {len(names)} done"
+            if left and estimate is not None and failed is None:
+                status += f", about {_minutes(estimate)} left"
+            print(f"  finished {name} in {took:.1f} s ({status})", flush=True)
+    if seconds:
+        try:
+            stored = json.loads(times_file.read_text())
+        except (OSError, ValueError):
+            stored = {}
+        times_file.parent.mkdir(parents=True, exist_ok=True)
+        times_file.write_text(json.dumps({**stored, profile: history}, indent=1, sort_keys=True) + "\n")
+    if failed is not None:
+        raise SystemExit(failed + f"\n({len(seconds)} other notebook(s) finished and stay cached)")
     return seconds
 
 
