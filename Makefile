@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-slow test-latest constraints check-html venv data lint clean
+.PHONY: book test test-slow test-latest constraints check-html venv plain data lint clean
 
 ## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
 book: $(STAMP) data
@@ -14,14 +14,15 @@ book: $(STAMP) data
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 	@if [ -z "$$CI" ]; then $(PY) -m webbrowser -t "file://$(CURDIR)/_build/html/index.html" >/dev/null 2>&1 || true; fi
 
-## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile)
+## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile;
+## the kernels without myst-nb, as in Colab, and on a pretend Apple MPS device without float64: tests/kernel_site)
 test: $(STAMP)
 	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
-	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --without-myst-nb --durations=5
+	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --without-myst-nb --emulate-mps --durations=5
 
-## make test-slow: the minutes-long tests (a fresh pip install without extras runs chapter 01); .ci/run runs them
+## make test-slow: the minutes-long tests; .ci/run runs them
 test-slow: $(STAMP)
 	$(PY) -m pytest tests -m slow --run-slow -s
 
@@ -40,14 +41,27 @@ constraints:
 	(sed -n '1,2p' constraints.txt; .venv-pins/bin/pip freeze --exclude-editable) > constraints.new && mv constraints.new constraints.txt
 	rm -rf .venv-pins
 
-## make check-html: execute the book in the quick profile and test the HTML in headless Chromium
-check-html: $(STAMP)
-	$(PY) -m dlfoundations.book --execute cache --profile quick --jobs 2 --out _build/check/config.yml
+## make check-html: execute every chapter (quick profile) as a Colab reader gets it, in kernels of `make plain`'s
+## environment, build the book from those outputs and test the HTML in headless Chromium
+check-html: $(STAMP) plain
+	$(PY) -m dlfoundations.book --execute cache --profile quick --jobs 2 --kernel-python $(PLAIN)/venv/bin/python \
+		--out _build/check/config.yml
 	DLF_PROFILE=quick $(JB) build . --config _build/check/config.yml --path-output _build/check -W --keep-going -q
 	$(JB) build . --config _build/check/config.yml --path-output _build/check --builder linkcheck -q
 	DLF_HTML=_build/check/_build/html $(PY) -m pytest tests/test_html.py -v --durations=3
 
 venv: $(STAMP)
+
+## make plain: what the chapters' install cell gives a Colab reader: a copy of the course (as git has it) installed
+## with a plain `pip install -e` (no extras) into $(PLAIN)/venv, with the ipykernel every Jupyter has
+PLAIN := _build/plain
+plain:
+	rm -rf $(PLAIN)/course && mkdir -p $(PLAIN)/course
+	git ls-files -z -- code results pyproject.toml README.md constraints.txt | xargs -0 cp --parents -t $(PLAIN)/course
+	test -x $(PLAIN)/venv/bin/python || $(PYTHON) -m venv $(PLAIN)/venv
+	$(PLAIN)/venv/bin/python -m pip install --quiet -c constraints.txt -e $(PLAIN)/course ipykernel
+	$(PLAIN)/venv/bin/python -c "import importlib.util as u; extras = [m for m in ('myst_nb', 'nbval', 'jupyter_book', \
+		'pytest') if u.find_spec(m)]; assert not extras, f'the plain install pulled in extras: {extras}'"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-WITHOUT_MYST_NB = Path(__file__).resolve().parent / "tests" / "without_myst_nb"
+KERNEL_SITE = Path(__file__).resolve().parent / "tests" / "kernel_site"  # its sitecustomize changes the kernels
 
 
 def pytest_addoption(parser):
@@ -13,6 +13,11 @@ def pytest_addoption(parser):
         "--without-myst-nb",
         action="store_true",
         help="run the notebooks' kernels with myst_nb unimportable, as in Colab or a bare Jupyter",
+    )
+    parser.addoption(
+        "--emulate-mps",
+        action="store_true",
+        help="run the notebooks' kernels with a pretend Apple MPS device that has no float64 (tests/kernel_site)",
     )
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (.ci/run does)")
 
@@ -22,9 +27,13 @@ def pytest_configure(config):
     # tests/test_results.py checks the refusal itself with this unset
     os.environ["DLF_ALLOW_DIRTY"] = "1"
     config.addinivalue_line("markers", "slow: minutes long; run with --run-slow")
+    # kernels started by nbval inherit the environment; this process keeps its own sys.path
     if config.getoption("--without-myst-nb"):
-        # kernels started by nbval inherit the environment; this process keeps its own sys.path
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WITHOUT_MYST_NB), os.environ.get("PYTHONPATH")]))
+        os.environ["DLF_BLOCK_MYST_NB"] = "1"
+    if config.getoption("--emulate-mps"):
+        os.environ["DLF_EMULATE_MPS"] = "1"
+    if config.getoption("--without-myst-nb") or config.getoption("--emulate-mps"):
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(KERNEL_SITE), os.environ.get("PYTHONPATH")]))
 
 
 def pytest_collection_modifyitems(config, items):

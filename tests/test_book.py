@@ -42,7 +42,7 @@ def test_chapter_is_in_the_toc(path):
 def test_first_output_describes_the_run(path):
     first = cells(path, "code")[1]  # after the install cell
     assert "config.describe(" in first
-    code = "\n".join(cells(path, "code"))
+    code = "\n".join(cells(path, "code")[1:])  # the install cell may put the fresh clone on the path
     assert "sys.path" not in code
     assert "myst_nb" not in code, "import glue from dlfoundations.book: myst-nb is not installed in Colab"
 
@@ -130,20 +130,33 @@ def test_every_chapter_has_the_same_install_cell():
     assert "dlfoundations" not in install_cell(CHAPTERS[0]).split("find_spec")[0], "it may not import the package"
 
 
-def test_install_cell_installs_the_package_when_missing(monkeypatch):
-    """What a fresh Colab runtime does: no dlfoundations, so pip installs it from the repository."""
+def test_install_cell_clones_the_course_and_installs_it_when_missing(monkeypatch, tmp_path):
+    """What a fresh Colab runtime does: no dlfoundations, so it clones the repository (a pip install alone would
+    leave out results/, which seven chapters read) and installs the clone, importable at once."""
     import importlib.util
     import subprocess
     import sys
+    from pathlib import Path
 
     code = install_cell(CHAPTERS[0])
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append((args, kw)))
+    monkeypatch.setattr(Path, "home", lambda: tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "dlfoundations" else real(name))
     exec(compile(code, "install cell", "exec"), {})  # noqa: S102 - the notebook's own cell
     repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    assert calls == [([sys.executable, "-m", "pip", "install", f"git+{repository}"], {"check": True})]
+    course = tmp_path / "deep-learning-foundations"
+    assert calls == [
+        (["git", "clone", "--depth", "1", repository, str(course)], {"check": True}),
+        ([sys.executable, "-m", "pip", "install", "-e", str(course)], {"check": True}),
+    ]
+    assert sys.path[0] == str(course / "code")
+    course.mkdir()  # cloned before (a second chapter in the same runtime): install only
+    calls.clear()
+    exec(compile(code, "install cell", "exec"), {})  # noqa: S102
+    assert [args[:4] for args, _ in calls] == [[sys.executable, "-m", "pip", "install"]]
     monkeypatch.setattr(importlib.util, "find_spec", real)  # installed: nothing to do
     calls.clear()
     exec(compile(code, "install cell", "exec"), {})  # noqa: S102
@@ -330,3 +343,22 @@ def test_execute_chapters_stops_on_a_failing_notebook(tmp_path, monkeypatch):
 
     store = get_cache(str(tmp_path / "_build/cache"))
     store.match_cache_notebook(nbformat.read(tmp_path / "chapters/good.ipynb", 4))  # KeyError if not cached
+
+
+def test_execute_chapters_can_run_the_kernels_of_another_python(tmp_path, monkeypatch, capfd):
+    """``make check-html`` runs every chapter in kernels of a plain install's Python (``--kernel-python``)."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    monkeypatch.setenv("DLF_PROFILE", "standard")
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)
+    _tiny_book(tmp_path, {"which": "import sys\nprint(sys.executable)"})
+    python = Path(sys.executable)  # another Python would do; this one has ipykernel
+    book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=1, timeout=120, python=python)
+    _, merged = get_cache(str(tmp_path / "_build/cache")).merge_match_into_notebook(
+        nbformat.read(tmp_path / "chapters/which.ipynb", 4)
+    )
+    assert merged.cells[0].outputs[0]["text"].strip() == str(python.absolute())
+    assert f"kernels: {python.absolute()}" in capfd.readouterr().out
+    with pytest.raises(SystemExit, match="no Python at"):
+        book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=1, force=True, python=tmp_path / "none")

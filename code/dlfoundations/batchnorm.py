@@ -127,13 +127,15 @@ def training_losses(
     """Train ``model``, converted to ``dtype``, with SGD on the ``(x, y)`` batches; every step's loss.
 
     Two models that start from the same weights and see the same batches should produce the same
-    losses; in float64 what is left of a difference between two implementations is rounding.
+    losses; in float64 what is left of a difference between two implementations is rounding. Float64 runs on
+    the CPU (the model and the batches are moved there; Apple's MPS has no float64), other types where the model is.
     """
-    model = model.to(dtype).train()
+    device = torch.device("cpu") if dtype == torch.float64 else next(model.parameters()).device
+    model = model.to(device=device, dtype=dtype).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     losses = []
     for x, y in batches:
-        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
+        loss = torch.nn.functional.cross_entropy(model(x.to(device).to(dtype)), y.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

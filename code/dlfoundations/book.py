@@ -145,7 +145,23 @@ def toc_notebooks(book_root: Path) -> list[Path]:
     return [path for path in (Path(book_root) / f"{name}.ipynb" for name in files) if path.exists()]
 
 
-def _execute_notebook(path: str, timeout: int) -> tuple[str, float, str | None, str | None]:
+KERNEL_NAME = "dlf-kernel"  # the kernel spec execute_chapters writes when given another Python
+
+
+def _kernel_spec(python: str, folder: Path) -> str:
+    """A Jupyter kernel spec under ``folder/kernels`` that starts ``python``'s ipykernel; returns its name."""
+    import json
+
+    spec = folder / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": str(python), "language": "python"}))
+    return KERNEL_NAME
+
+
+def _execute_notebook(
+    path: str, timeout: int, kernel_name: str | None = None
+) -> tuple[str, float, str | None, str | None]:
     """Run one notebook in a kernel of its own, in its folder, as myst-nb's cache mode would.
 
     The kernel talks to this process over local (IPC) sockets in a private folder, not over TCP: nothing to
@@ -170,6 +186,7 @@ def _execute_notebook(path: str, timeout: int) -> tuple[str, float, str | None, 
             allow_errors=False,
             meta_override=True,
             config=transport,
+            **({"kernel_name": kernel_name} if kernel_name else {}),
         )
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
@@ -199,7 +216,13 @@ def _minutes(seconds: float) -> str:
 
 
 def execute_chapters(
-    book_root: Path, cache: str, profile: str, jobs: int, timeout: int = 3600, force: bool = False
+    book_root: Path,
+    cache: str,
+    profile: str,
+    jobs: int,
+    timeout: int = 3600,
+    force: bool = False,
+    python: str | Path | None = None,
 ) -> dict[str, float]:
     """Execute the book's notebooks ``jobs`` at a time into the execution cache the build then reads.
 
@@ -215,6 +238,9 @@ def execute_chapters(
     ``_build/chapter-seconds.json``). A failing chapter lets the running ones finish (they stay cached), starts
     no other, and stops with the chapter's name, its cell and its error. Returns the seconds per executed
     notebook.
+
+    ``python``: run the kernels with this interpreter (which needs ``ipykernel``) instead of the notebooks' own
+    kernel spec; ``make check-html`` passes the one of a plain ``pip install`` without the book's extras.
     """
     import concurrent.futures
     import json
@@ -258,12 +284,21 @@ def execute_chapters(
         + (f"; the last build took about {_minutes(sum(known) / jobs)} for them" if len(known) == len(names) else ""),
         flush=True,
     )
+    kernel_name = None
+    if python is not None:
+        python = Path(python).absolute()
+        if not python.exists():
+            raise SystemExit(f"no Python at {python}: create that environment first (make check-html does)")
+        spec_folder = Path(book_root) / "_build" / "kernel-spec"
+        kernel_name = _kernel_spec(str(python), spec_folder)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(spec_folder), os.environ.get("JUPYTER_PATH")]))
+        print(f"kernels: {python}", flush=True)
     seconds: dict[str, float] = {}
     failed: str | None = None
     started = {n: time.perf_counter() for n in names[:jobs]}  # the pool starts them in this order
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(_execute_notebook, path, timeout): Path(path).name for path in todo}
+        futures = {pool.submit(_execute_notebook, path, timeout, kernel_name): Path(path).name for path in todo}
         for future in concurrent.futures.as_completed(futures):
             if future.cancelled():
                 continue
@@ -360,6 +395,12 @@ def main(argv=None) -> None:
         help="with --execute cache: first execute this many notebooks at a time into the cache (default 1: the"
         " build executes them one by one)",
     )
+    parser.add_argument(
+        "--kernel-python",
+        type=Path,
+        help="with --jobs: execute the notebooks in kernels of this Python (it needs ipykernel), e.g. a plain"
+        " pip install's",
+    )
     args = parser.parse_args(argv)
     profile = args.profile or config.profile_name()
     key = build_key(profile, args.package)
@@ -372,7 +413,14 @@ def main(argv=None) -> None:
     print(f"wrote {args.out} (execute: {args.execute}, profile: {profile}, cache: {settings['execute']['cache']})")
     if args.execute == "cache" and args.jobs > 1:
         execution = settings["execute"]
-        execute_chapters(args.source.parent, execution["cache"], profile, args.jobs, execution.get("timeout", 3600))
+        execute_chapters(
+            args.source.parent,
+            execution["cache"],
+            profile,
+            args.jobs,
+            execution.get("timeout", 3600),
+            python=args.kernel_python,
+        )
 
 
 if __name__ == "__main__":

@@ -296,7 +296,7 @@ def variance_split(a: torch.Tensor) -> dict[str, float]:
     """
     if a.ndim < 2 or a.shape[0] < 2:
         raise ValueError(f"give a batch of at least 2 examples as rows, got shape {tuple(a.shape)}")
-    flat = a.detach().reshape(a.shape[0], -1).double()
+    flat = a.detach().reshape(a.shape[0], -1).to("cpu").to(torch.float64)  # float64 on the CPU: MPS has none
     return {
         "total": flat.var(unbiased=False).item(),
         "across_examples": flat.var(0, unbiased=False).mean().item(),

@@ -154,13 +154,15 @@ def whitening_weights(images: torch.Tensor, eps: float = 5e-4, centred: bool = F
     With ``Σ = V diag(λ) Vᵀ`` the second-moment matrix of the 12-dimensional patches (airbench does
     not subtract the mean; ``centred=True`` gives the covariance), filter ``i`` is
     ``V[:, i] / sqrt(λ_i + eps)``, the largest component first: on the data the outputs are
-    uncorrelated with unit second moment.
+    uncorrelated with unit second moment. The sums and the eigendecomposition run in float64 on the CPU (Apple's
+    MPS has no float64; a 12 × 12 matrix costs nothing there); the filters come back on ``images``' device.
     """
-    moment = torch.zeros(12, 12, dtype=torch.float64, device=images.device)
-    total = torch.zeros(12, dtype=torch.float64, device=images.device)
+    moment = torch.zeros(12, 12, dtype=torch.float64)
+    total = torch.zeros(12, dtype=torch.float64)
     count = 0
     for chunk in images.split(1000):  # float64 sums, a chunk at a time: the smallest eigenvalues are tiny
-        patches = chunk.double().unfold(2, 2, 1).unfold(3, 2, 1)  # (N, C, H-1, W-1, 2, 2)
+        chunk = chunk.to("cpu").to(torch.float64)  # float32 on the device, float64 only on the CPU
+        patches = chunk.unfold(2, 2, 1).unfold(3, 2, 1)  # (N, C, H-1, W-1, 2, 2)
         patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, 12)
         moment += patches.T @ patches
         total += patches.sum(dim=0)
@@ -172,7 +174,7 @@ def whitening_weights(images: torch.Tensor, eps: float = 5e-4, centred: bool = F
     eigenvalues, eigenvectors = torch.linalg.eigh(moment)
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)  # largest first
     filters = (eigenvectors / torch.sqrt(eigenvalues + eps)).T.float().reshape(12, 3, 2, 2)
-    return torch.cat([filters, -filters])
+    return torch.cat([filters, -filters]).to(images.device)
 
 
 class BatchNorm(nn.BatchNorm2d):
