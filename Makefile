@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-slow test-latest constraints check-html venv plain data lint clean
+.PHONY: book pdf test test-slow test-latest constraints check-html venv plain data lint clean
 
 ## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
 book: $(STAMP) data
@@ -41,14 +41,20 @@ constraints:
 	(sed -n '1,2p' constraints.txt; .venv-pins/bin/pip freeze --exclude-editable) > constraints.new && mv constraints.new constraints.txt
 	rm -rf .venv-pins
 
+## make pdf: the whole book as one PDF, _build/pdf/book.pdf, printed from make book's HTML (same execution cache)
+pdf: book
+	$(PY) -m dlfoundations.pdf _build/html _build/pdf/book.pdf
+
 ## make check-html: execute every chapter (quick profile) as a Colab reader gets it, in kernels of `make plain`'s
-## environment, build the book from those outputs and test the HTML in headless Chromium
+## environment, build the book from those outputs, test the HTML in headless Chromium, print it as a PDF and check that
 check-html: $(STAMP) plain
 	$(PY) -m dlfoundations.book --execute cache --profile quick --jobs 2 --kernel-python $(PLAIN)/venv/bin/python \
 		--out _build/check/config.yml
 	DLF_PROFILE=quick $(JB) build . --config _build/check/config.yml --path-output _build/check -W --keep-going -q
 	$(JB) build . --config _build/check/config.yml --path-output _build/check --builder linkcheck -q
 	DLF_HTML=_build/check/_build/html $(PY) -m pytest tests/test_html.py -v --durations=3
+	$(PY) -m dlfoundations.pdf _build/check/_build/html _build/check/book.pdf
+	DLF_HTML=_build/check/_build/html DLF_PDF=_build/check/book.pdf $(PY) -m pytest tests/test_pdf.py -v
 
 venv: $(STAMP)
 
