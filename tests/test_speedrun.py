@@ -709,3 +709,18 @@ def test_command_line_refuses_uncommitted_code_before_training_unless_allowed(ti
     speedrun.main([*common, "--allow-dirty"])
     loaded = speedrun.load_results(tmp_path / "s.json")
     assert trained == [1] and loaded["meta"]["dirty"] is True and loaded["meta"]["commit"].endswith("+dirty")
+
+
+def test_load_results_gives_older_runs_the_threads_of_the_command_that_added_them(tmp_path):
+    """Runs that predate ``Result.threads`` take their save's threads when each save added one run."""
+    from dlfoundations import results
+
+    config = dataclasses.asdict(speedrun.Config())
+    runs = [{"seed": s, "accuracy": 0.9, "tta_accuracy": 0.91, "seconds": 60.0 * (s + 1)} for s in (2, 0)]
+    runs[1]["threads"] = 1
+    meta = {"config": config, "threads": 1, "appended": [{"commit": "a" * 40, "threads": 2}]}
+    path = results.write(tmp_path / "s.json", speedrun.KIND, runs, meta)
+    assert [r["threads"] for r in speedrun.load_results(path)["runs"]] == [2, 1]
+    meta["appended"] = []  # two runs, one save: which threads the older run had is unknown
+    path = results.write(tmp_path / "s.json", speedrun.KIND, runs, meta)
+    assert [r.get("threads") for r in speedrun.load_results(path)["runs"]] == [None, 1]

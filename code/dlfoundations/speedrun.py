@@ -285,6 +285,7 @@ class Result:
     steps: int
     train_images: int = 0
     losses: list[float] = dataclasses.field(default_factory=list, repr=False)
+    threads: int | None = None  # CPU threads the run trained with (None on a GPU): its seconds depend on them
 
     def __str__(self) -> str:
         return (
@@ -416,7 +417,8 @@ def train(data: Data, cfg: Config = Config(), seed: int = 0, record_loss: bool =
     seconds = time.perf_counter() - start
     for epoch, at_step, last_loss in epoch_ends:  # the clock has stopped: reading the losses may wait now
         log(_epoch_line(epoch, at_step, total, last_loss))
-    return Result(seed, accuracy, tta_accuracy, seconds, total / per_epoch, total, n, losses)
+    threads = torch.get_num_threads() if device.type == "cpu" else None
+    return Result(seed, accuracy, tta_accuracy, seconds, total / per_epoch, total, n, losses, threads=threads)
 
 
 def _epoch_line(epoch: int, step: int, total: int, loss: torch.Tensor) -> str:
@@ -557,6 +559,11 @@ def load_results(path) -> dict:
     meta, runs = results.read(path, KIND)
     if "config" not in meta or not runs:
         raise results.ResultsFileError(f"{path}: a speedrun results file needs a config and at least one run")
+    saves = [*meta.get("appended", []), meta]  # one entry per command that added runs, oldest first
+    if len(saves) == len(runs):  # each added one run: a run without its threads (older files) has its save's
+        runs = [
+            {**run, "threads": run.get("threads", save.get("threads"))} for run, save in zip(runs, saves, strict=True)
+        ]
     payload = {"meta": meta, "config": meta["config"], "runs": runs}
     for field in ("accuracy", "tta_accuracy", "seconds"):
         payload[f"{field}_mean"], payload[f"{field}_std"] = mean_std(r[field] for r in runs)
