@@ -10,7 +10,8 @@ from scratch and checked against PyTorch; they import nothing from the second la
 * ``initializers``: Xavier and He, with their variance rules;
 * ``batchnorm`` and ``normalization``: Batch, Layer and Group Normalization by hand;
 * ``regularization``: dropout, L1/L2 penalties, early stopping, ensembles;
-* ``diagnostics``: per-layer activation and gradient statistics.
+* ``diagnostics``: per-layer activation and gradient statistics;
+* ``exercises``: the reader's exercises and the checker that says whether an answer is right.
 
 **Machinery** runs the chapters' experiments: ``config`` (run profiles, device, seeds),
 ``cifar10_files`` (finding, downloading, verifying and safely reading the official files),
@@ -39,6 +40,7 @@ IDEAS = (
     "normalization",
     "regularization",
     "diagnostics",
+    "exercises",
 )
 MACHINERY = (
     "config",

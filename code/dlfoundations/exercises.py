@@ -1,0 +1,912 @@
+"""Exercises the reader writes and the course checks: ``check(name, your_function)`` says whether it is right.
+
+Each exercise is the central piece of a chapter, written as a plain function with a fixed signature (see
+:data:`NAMES` and each exercise's ``signature``). :func:`check` runs the reader's function on several random
+cases (float64, odd shapes, edge cases) from a seeded generator and compares it with a reference the package
+tests: PyTorch's own operation where there is one (``F.conv2d``, ``F.max_pool2d``, autograd), else the
+formula. It returns a :class:`Report` that prints well in a notebook: the shapes, the worst relative error of
+each output against its threshold (CS231n's ``max |x − y| / max(1e-8, |x| + |y|)``), and, when the answer is
+what a known mistake gives, that mistake by name with a hint. A stub that raises ``NotImplementedError``
+gets "not implemented yet"; a function that crashes or returns the wrong shape gets one clear sentence, not a
+traceback.
+
+Two exercises draw random numbers (``xavier_normal``, ``dropout``): their checks are statistical. Each
+statistic is compared with its expected value within 6 standard errors of its sampling distribution: a
+correct function fails one statistic with probability about 2·10⁻⁹ (normal tails), so fewer than once in 10⁶
+seeds over all the statistics checked; the sample sizes are chosen so that every mistake of the catalogue
+moves its statistic by more than 20 standard errors.
+
+This module teaches: it imports only torch and NumPy, never the experiment machinery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import traceback
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["EXERCISES", "NAMES", "Exercise", "Mistake", "Report", "check", "rel_error"]
+
+NOT_IMPLEMENTED = "not implemented yet"
+STANDARD_ERRORS = 6.0  # a statistic's allowed distance from its expected value
+
+
+def rel_error(x, y) -> float:
+    """CS231n's relative error: ``max |x − y| / max(1e-8, |x| + |y|)`` over all entries."""
+    x, y = _tensor(x), _tensor(y)
+    if x.numel() == 0:
+        return 0.0
+    return ((x - y).abs() / torch.clamp(x.abs() + y.abs(), min=1e-8)).max().item()
+
+
+def _tensor(value) -> torch.Tensor:
+    if isinstance(value, np.ndarray | np.generic | float | int):
+        return torch.as_tensor(np.asarray(value), dtype=torch.float64)
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu").to(torch.float64)
+    raise TypeError(f"expected a tensor or an array, got {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclasses.dataclass
+class Report:
+    """What :func:`check` found. True when passed; prints as a few lines, renders as Markdown in a notebook."""
+
+    name: str
+    passed: bool
+    verdict: str  # one sentence
+    details: list[str] = dataclasses.field(default_factory=list)  # what was compared, one line each
+    mistake: str | None = None  # the known mistake the answer matches
+    hint: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        mark = "✔" if self.passed else "✘"
+        lines = [f"{mark} {self.name}: {self.verdict}"]
+        lines += [f"  {line}" for line in self.details]
+        if self.mistake:
+            lines.append(f"  Looks like: {self.mistake}.")
+        if self.hint:
+            lines.append(f"  Hint: {self.hint}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_markdown_(self) -> str:
+        mark = "✔" if self.passed else "✘"
+        text = [f"**{mark} `{self.name}`**: {self.verdict}"]
+        if self.details:
+            text.append("\n".join(f"- {line}" for line in self.details))
+        if self.mistake:
+            text.append(f"**Looks like:** {self.mistake}.")
+        if self.hint:
+            text.append(f"**Hint:** {self.hint}")
+        return "\n\n".join(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: its name, a hint, and an implementation that makes exactly that mistake."""
+
+    name: str
+    hint: str
+    implementation: Callable
+
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    """One exercise: the signature the reader implements, where it is taught, and how it is checked.
+
+    ``cases(generator)`` gives the argument tuples. An exact exercise compares the reader's outputs (named by
+    ``outputs``) with ``reference(*args)`` within ``tolerance``; a statistical one passes the reader's output and
+    the arguments to ``statistics``, which returns ``(label, value, expected, allowed)`` rows.
+    """
+
+    name: str
+    chapter: str
+    signature: str
+    summary: str
+    cases: Callable[[torch.Generator], list[tuple]]
+    outputs: tuple[str, ...]
+    reference: Callable | None = None
+    tolerance: float = 1e-9
+    mistakes: tuple[Mistake, ...] = ()
+    statistics: Callable | None = None
+    nonfinite_hint: str = "look for a division by zero, a log of 0 or an exp that overflows."
+
+
+class _Failure(Exception):
+    """One clear sentence about why the reader's answer cannot be compared (wrong type, shape, crash)."""
+
+
+def _clone(args: tuple) -> tuple:
+    """Fresh copies: tensors the function may change in place, generators in the same state (so that the
+    reader's function and a mistake's draw the same numbers)."""
+
+    def fresh(a):
+        if isinstance(a, torch.Tensor):
+            return a.clone()
+        if isinstance(a, torch.Generator):
+            copy = torch.Generator(device=a.device)
+            copy.set_state(a.get_state())
+            return copy
+        return a
+
+    return tuple(fresh(a) for a in args)
+
+
+def _as_outputs(value, names: tuple[str, ...]) -> list[torch.Tensor]:
+    if len(names) == 1:
+        value = (value,)
+    elif not isinstance(value, tuple | list):
+        raise _Failure(f"expected {len(names)} outputs ({', '.join(names)}), got one {type(value).__name__}")
+    elif len(value) != len(names):
+        raise _Failure(f"expected {len(names)} outputs ({', '.join(names)}), got {len(value)}")
+    outputs = []
+    for name, item in zip(names, value, strict=True):
+        if item is None:
+            raise _Failure(f"{name} is None: did the function return before computing it?")
+        try:
+            outputs.append(_tensor(item))
+        except TypeError as error:
+            raise _Failure(f"{name}: {error}") from None
+    return outputs
+
+
+def _where(error: BaseException) -> str:
+    """The reader's line that raised (the last frame outside this module), as 'line N: code'."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (line {frame.lineno}: {frame.line.strip()})" if frame.line else f" (line {frame.lineno})"
+
+
+def _call(fn: Callable, args: tuple):
+    try:
+        return fn(*_clone(args))
+    except NotImplementedError:
+        raise
+    except Exception as error:  # the reader's bug: one sentence, not a traceback
+        raise _Failure(f"your function raised {type(error).__name__}: {error}{_where(error)}") from None
+
+
+def _describe(args: tuple) -> str:
+    parts = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            parts.append("×".join(map(str, a.shape)) if a.ndim else f"{a.item():g}")
+        elif isinstance(a, float | int):
+            parts.append(f"{a:g}")
+        elif isinstance(a, torch.Generator):
+            continue
+        elif callable(a):
+            parts.append("f")
+    return ", ".join(parts)
+
+
+def _matching_mistake(exercise: Exercise, args: tuple, got: list[torch.Tensor]) -> Mistake | None:
+    for mistake in exercise.mistakes:
+        try:
+            wrong = _as_outputs(mistake.implementation(*_clone(args)), exercise.outputs)
+        except Exception:  # noqa: BLE001 - a mistake that cannot run on this case does not match it
+            continue
+        if all(
+            a.shape == b.shape and rel_error(a, b) < max(1e-6, 100 * exercise.tolerance)
+            for a, b in zip(got, wrong, strict=True)
+        ):
+            return mistake
+    return None
+
+
+def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
+    """Check the reader's ``fn`` for exercise ``name`` (one of :data:`NAMES`) on random cases from ``seed``."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise {name!r}; the exercises are {', '.join(NAMES)}")
+    exercise = EXERCISES[name]
+    generator = torch.Generator().manual_seed(seed)
+    cases = exercise.cases(generator)
+    details: list[str] = []
+    try:
+        for number, args in enumerate(cases, 1):
+            got = _as_outputs(_call(fn, args), exercise.outputs)
+            where = f"case {number} ({_describe(args)})"
+            if exercise.statistics is not None:
+                again = _as_outputs(_call(fn, args), exercise.outputs)
+                if any(a.shape != b.shape or not torch.equal(a, b) for a, b in zip(got, again, strict=True)):
+                    raise _Failure(
+                        "two calls with generators in the same state gave different results: draw every random"
+                        " number from the generator argument"
+                    )
+                rows = exercise.statistics(got, args)
+                for label, value, expected, allowed in rows:
+                    if not abs(value - expected) <= allowed:
+                        mistake = _statistical_mistake(exercise, args, rows)
+                        return Report(
+                            name,
+                            False,
+                            f"{label} is {value:.4g}, expected {expected:.4g} ± {allowed:.2g} in {where}.",
+                            details,
+                            mistake.name if mistake else None,
+                            mistake.hint if mistake else None,
+                        )
+                details.append(
+                    f"{where}: "
+                    + ", ".join(f"{label} {value:.4g} (expected {expected:.4g})" for label, value, expected, _ in rows)
+                )
+                continue
+            expected = _as_outputs(exercise.reference(*_clone(args)), exercise.outputs)
+            line = []
+            for output, mine, theirs in zip(exercise.outputs, got, expected, strict=True):
+                if mine.shape != theirs.shape:
+                    mistake = _matching_mistake(exercise, args, got)
+                    return Report(
+                        name,
+                        False,
+                        f"{output} has shape {tuple(mine.shape)}, expected {tuple(theirs.shape)} in {where}.",
+                        details,
+                        mistake.name if mistake else None,
+                        mistake.hint if mistake else None,
+                    )
+                if not torch.isfinite(mine).all():
+                    return Report(
+                        name,
+                        False,
+                        f"{output} contains NaN or inf in {where}.",
+                        details,
+                        hint=exercise.nonfinite_hint,
+                    )
+                error = rel_error(mine, theirs)
+                line.append(f"{output} {tuple(mine.shape)}: relative error {error:.1e}")
+                if not error < exercise.tolerance:  # NaN fails too
+                    mistake = _matching_mistake(exercise, args, got)
+                    return Report(
+                        name,
+                        False,
+                        f"{output} is wrong in {where}: relative error {error:.1e}, allowed {exercise.tolerance:.0e}.",
+                        details + [", ".join(line)],
+                        mistake.name if mistake else None,
+                        mistake.hint if mistake else None,
+                    )
+            details.append(f"{where}: " + ", ".join(line))
+    except NotImplementedError:
+        return Report(name, False, NOT_IMPLEMENTED, [f"implement {exercise.signature}"])
+    except _Failure as failure:
+        return Report(name, False, str(failure), details)
+    return Report(name, True, f"all {len(cases)} cases agree with the reference.", details)
+
+
+def _statistical_mistake(exercise: Exercise, args: tuple, rows) -> Mistake | None:
+    """The known mistake whose own statistics on this case fail the same way (each within its allowance)."""
+    for mistake in exercise.mistakes:
+        try:
+            wrong = _as_outputs(mistake.implementation(*_clone(args)), exercise.outputs)
+            theirs = exercise.statistics(wrong, args)
+        except Exception:  # noqa: BLE001
+            continue
+        if all(abs(a[1] - b[1]) <= max(a[3], b[3]) for a, b in zip(rows, theirs, strict=True)):
+            return mistake
+    return None
+
+
+# --------------------------------------------------------------------------- the exercises
+
+
+def _randn(generator: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+
+# chapter 02: optimizers, CS231n's conventions
+
+
+def _sgd_momentum(w, dw, v, lr, momentum):
+    v = momentum * v - lr * dw
+    return w + v, v
+
+
+def _adam(w, dw, m, v, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw**2
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return w - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+
+
+def _optimizer_cases(generator, with_step: bool) -> list[tuple]:
+    cases = []
+    for shape, t in (((5,), 1), ((3, 4), 2), ((2, 3, 5), 10)):
+        w, dw = _randn(generator, *shape), _randn(generator, *shape)
+        if with_step:
+            m, v = 0.1 * _randn(generator, *shape), 0.01 * _randn(generator, *shape).abs()
+            cases.append((w, dw, m, v, t, 1e-2, 0.9, 0.999, 1e-8))
+        else:
+            cases.append((w, dw, 0.1 * _randn(generator, *shape), 1e-2, 0.9))
+    return cases
+
+
+# chapter 02b: convolution and pooling
+
+
+def _conv_cases(generator) -> list[tuple]:
+    return [
+        (_randn(generator, 2, 3, 7, 5), _randn(generator, 4, 3, 3, 3), _randn(generator, 4), 1, 1),
+        (_randn(generator, 1, 2, 8, 9), _randn(generator, 3, 2, 2, 4), _randn(generator, 3), 2, 0),
+        (_randn(generator, 3, 1, 6, 6), _randn(generator, 2, 1, 5, 5), _randn(generator, 2), 1, 2),
+    ]
+
+
+def _conv2d_reference(x, weight, bias, stride, padding):
+    return F.conv2d(x, weight, bias, stride=stride, padding=padding)
+
+
+def _conv2d_flipped(x, weight, bias, stride, padding):  # a true convolution
+    return F.conv2d(x, weight.flip(-1, -2), bias, stride=stride, padding=padding)
+
+
+def _conv2d_no_bias(x, weight, bias, stride, padding):
+    return F.conv2d(x, weight, None, stride=stride, padding=padding)
+
+
+def _conv2d_no_padding(x, weight, bias, stride, padding):
+    return F.conv2d(x, weight, bias, stride=stride)
+
+
+def _pool_cases(generator) -> list[tuple]:
+    return [
+        (_randn(generator, 2, 3, 8, 8), 2, 2),
+        (_randn(generator, 1, 2, 7, 9), 3, 2),
+        (_randn(generator, 2, 1, 6, 5), 2, 1),
+    ]
+
+
+# chapter 03: gradients
+
+
+def _numerical_gradient(f, x, h):
+    grad = torch.zeros_like(x)
+    flat, out = x.view(-1), grad.view(-1)
+    for i in range(flat.numel()):
+        old = flat[i].item()
+        flat[i] = old + h
+        plus = float(f(x))
+        flat[i] = old - h
+        minus = float(f(x))
+        flat[i] = old
+        out[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def _forward_difference(f, x, h):
+    grad = torch.zeros_like(x)
+    flat, out = x.view(-1), grad.view(-1)
+    base = float(f(x))
+    for i in range(flat.numel()):
+        old = flat[i].item()
+        flat[i] = old + h
+        out[i] = (float(f(x)) - base) / h
+        flat[i] = old
+    return grad
+
+
+def _no_half(f, x, h):
+    return 2 * _numerical_gradient(f, x, h)
+
+
+def _smooth_functions(generator) -> list[tuple]:
+    a = _randn(generator, 4, 3)
+    b = _randn(generator, 5)
+
+    def quadratic_tanh(x):
+        return (torch.tanh(a @ x) ** 2).sum() + (x**3).sum()
+
+    def log_sum_exp(x):
+        return torch.logsumexp(x.view(-1) * b[: x.numel()], 0) + 0.5 * (x**2).sum()
+
+    return [(quadratic_tanh, _randn(generator, 3), 1e-5), (log_sum_exp, _randn(generator, 5), 1e-5)]
+
+
+def _analytic_gradient(f, x, h):
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(f(x), x)
+    return grad
+
+
+def _softmax_cases(generator) -> list[tuple]:
+    cases = []
+    for n, c in ((5, 3), (7, 10), (1, 4)):
+        scores = 3 * _randn(generator, n, c)
+        cases.append((scores, torch.randint(0, c, (n,), generator=generator)))
+    cases.append((torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], dtype=torch.float64), torch.tensor([0, 2])))
+    return cases
+
+
+def _softmax_cross_entropy(scores, y):
+    scores = scores.clone().requires_grad_(True)
+    loss = F.cross_entropy(scores, y)
+    (dscores,) = torch.autograd.grad(loss, scores)
+    return loss.detach(), dscores
+
+
+def _softmax_summed(scores, y):
+    scores = scores.clone().requires_grad_(True)
+    loss = F.cross_entropy(scores, y, reduction="sum")
+    (dscores,) = torch.autograd.grad(loss, scores)
+    return loss.detach(), dscores
+
+
+def _softmax_gradient_sign(scores, y):
+    loss, dscores = _softmax_cross_entropy(scores, y)
+    return loss, -dscores
+
+
+def _softmax_gradient_unaveraged(scores, y):
+    loss, dscores = _softmax_cross_entropy(scores, y)
+    return loss, dscores * len(y)
+
+
+# chapter 05: initialization
+
+
+def _xavier_normal(fan_in, fan_out, generator):
+    return torch.randn(fan_out, fan_in, generator=generator, dtype=torch.float64) * math.sqrt(2 / (fan_in + fan_out))
+
+
+def _xavier_with_variance(variance: Callable[[int, int], float], uniform: bool = False):
+    def init(fan_in, fan_out, generator):
+        if uniform:
+            bound = math.sqrt(3 * variance(fan_in, fan_out))
+            return (2 * torch.rand(fan_out, fan_in, generator=generator, dtype=torch.float64) - 1) * bound
+        return torch.randn(fan_out, fan_in, generator=generator, dtype=torch.float64) * math.sqrt(
+            variance(fan_in, fan_out)
+        )
+
+    return init
+
+
+def _init_cases(generator) -> list[tuple]:
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    return [(400, 600, torch.Generator().manual_seed(seed)), (1000, 200, torch.Generator().manual_seed(seed + 1))]
+
+
+def _moment_rows(sample: torch.Tensor, variance: float) -> list[tuple]:
+    """Mean, variance (as a ratio to ``variance``) and excess kurtosis of a sample, each with its allowance."""
+    x = sample.reshape(-1)
+    n = x.numel()
+    mean, var = x.mean().item(), x.var().item()
+    kurtosis = (((x - x.mean()) ** 4).mean() / x.var(unbiased=False) ** 2).item() - 3
+    k = STANDARD_ERRORS
+    return [
+        ("mean", mean, 0.0, k * math.sqrt(variance / n)),
+        ("variance / expected", var / variance, 1.0, k * math.sqrt(2 / n)),
+        ("excess kurtosis", kurtosis, 0.0, k * math.sqrt(24 / n)),
+    ]
+
+
+def _xavier_statistics(outputs, args) -> list[tuple]:
+    (w,) = outputs
+    fan_in, fan_out, generator = args
+    if w.shape != (fan_out, fan_in):
+        raise _Failure(f"the weights have shape {tuple(w.shape)}, expected (fan_out, fan_in) = {(fan_out, fan_in)}")
+    return _moment_rows(w, 2 / (fan_in + fan_out))
+
+
+# chapter 06: Batch Normalization (N × D, training mode)
+
+
+def _bn_forward(x, gamma, beta, eps):
+    mean = x.mean(0)
+    var = x.var(0, unbiased=False)
+    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+
+
+def _bn_forward_unbiased(x, gamma, beta, eps):
+    return gamma * (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=True) + eps) + beta
+
+
+def _bn_forward_std_eps(x, gamma, beta, eps):
+    return gamma * (x - x.mean(0)) / (x.std(0, unbiased=False) + eps) + beta
+
+
+def _bn_forward_rows(x, gamma, beta, eps):  # statistics over the features: Layer Normalization
+    mean, var = x.mean(1, keepdim=True), x.var(1, unbiased=False, keepdim=True)
+    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+
+
+def _bn_cases(generator) -> list[tuple]:
+    cases = []
+    for n, d in ((8, 5), (3, 7), (16, 1)):
+        x = 2 + 3 * _randn(generator, n, d)
+        cases.append((x, 1 + 0.5 * _randn(generator, d), _randn(generator, d), 1e-5))
+    return cases
+
+
+def _bn_backward(dout, x, gamma, eps):
+    x = x.clone().requires_grad_(True)
+    gamma = gamma.clone().requires_grad_(True)
+    beta = torch.zeros_like(gamma, requires_grad=True)
+    y = _bn_forward(x, gamma, beta, eps)
+    return torch.autograd.grad(y, (x, gamma, beta), dout)
+
+
+def _bn_backward_no_mean_path(dout, x, gamma, eps):
+    """Treats the batch mean and variance as constants: the gradient through them is missing."""
+    xhat = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps)
+    return gamma * dout / torch.sqrt(x.var(0, unbiased=False) + eps), (dout * xhat).sum(0), dout.sum(0)
+
+
+def _bn_backward_no_variance_path(dout, x, gamma, eps):
+    """Keeps the path through the mean but treats the variance as a constant."""
+    std = torch.sqrt(x.var(0, unbiased=False) + eps)
+    xhat = (x - x.mean(0)) / std
+    dxhat = dout * gamma
+    dx = (dxhat - dxhat.mean(0)) / std
+    return dx, (dout * xhat).sum(0), dout.sum(0)
+
+
+def _bn_backward_cases(generator) -> list[tuple]:
+    return [(_randn(generator, *x.shape), x, gamma, eps) for x, gamma, _, eps in _bn_cases(generator)]
+
+
+# chapter 07: the barebones two-layer network
+
+
+def _two_layer_forward(x, w1, w2):
+    return torch.relu(x.flatten(1) @ w1) @ w2
+
+
+def _two_layer_cases(generator) -> list[tuple]:
+    return [
+        (_randn(generator, 4, 3, 2, 2), _randn(generator, 12, 6), _randn(generator, 6, 10)),
+        (_randn(generator, 1, 5), _randn(generator, 5, 3), _randn(generator, 3, 2)),
+    ]
+
+
+# chapter 09b: dropout (p is the probability to drop)
+
+
+def _dropout(x, p, generator):
+    keep = torch.rand(x.shape, generator=generator, dtype=torch.float64) >= p
+    return x * keep / (1 - p)
+
+
+def _dropout_keep_convention(x, p, generator):  # the notes' p: the probability to keep
+    keep = torch.rand(x.shape, generator=generator, dtype=torch.float64) < p
+    return x * keep / p
+
+
+def _dropout_unscaled(x, p, generator):
+    keep = torch.rand(x.shape, generator=generator, dtype=torch.float64) >= p
+    return x * keep
+
+
+def _dropout_cases(generator) -> list[tuple]:
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    x = 1 + _randn(generator, 400, 500).abs()  # positive, never 0: a zero in the output was dropped
+    return [(x, p, torch.Generator().manual_seed(seed + i)) for i, p in enumerate((0.2, 0.5, 0.7))]
+
+
+def _dropout_statistics(outputs, args) -> list[tuple]:
+    (y,) = outputs
+    x, p, _ = args
+    if y.shape != x.shape:
+        raise _Failure(f"the output has shape {tuple(y.shape)}, expected the input's {tuple(x.shape)}")
+    dropped = y == 0
+    n = x.numel()
+    kept_scale = (y[~dropped] / x[~dropped]) if (~dropped).any() else torch.zeros(1)
+    spread = (kept_scale.max() - kept_scale.min()).item()
+    return [
+        ("fraction dropped", dropped.double().mean().item(), p, STANDARD_ERRORS * math.sqrt(p * (1 - p) / n)),
+        ("scale of the kept entries", kept_scale.mean().item(), 1 / (1 - p), 1e-9),
+        ("spread of that scale", spread, 0.0, 1e-9),
+    ]
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+EXERCISES: dict[str, Exercise] = {
+    e.name: e
+    for e in (
+        Exercise(
+            "sgd_momentum",
+            "02",
+            "sgd_momentum(w, dw, v, lr, momentum) -> (w_next, v_next)",
+            "one step of SGD with momentum, CS231n's convention: v ← μv − lr·dw, then w ← w + v",
+            lambda g: _optimizer_cases(g, with_step=False),
+            ("w_next", "v_next"),
+            _sgd_momentum,
+            mistakes=(
+                Mistake(
+                    "the step uses the old velocity",
+                    "update v first, then move w by the new v.",
+                    lambda w, dw, v, lr, mu: (w + v, mu * v - lr * dw),
+                ),
+                Mistake(
+                    "the gradient is added instead of subtracted",
+                    "the velocity moves downhill: v ← μv − lr·dw.",
+                    lambda w, dw, v, lr, mu: _sgd_momentum(w, -dw, v, lr, mu),
+                ),
+                Mistake(
+                    "momentum and learning rate swapped",
+                    "μ multiplies the old velocity, lr the gradient.",
+                    lambda w, dw, v, lr, mu: _sgd_momentum(w, dw, v, mu, lr),
+                ),
+            ),
+        ),
+        Exercise(
+            "adam",
+            "02",
+            "adam(w, dw, m, v, t, lr, beta1, beta2, eps) -> (w_next, m_next, v_next)",
+            "one step of Adam with bias correction; t is the 1-based step number",
+            lambda g: _optimizer_cases(g, with_step=True),
+            ("w_next", "m_next", "v_next"),
+            _adam,
+            mistakes=(
+                Mistake(
+                    "Adam without bias correction",
+                    "divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ before the step (the moments start at 0).",
+                    lambda w, dw, m, v, t, lr, b1, b2, eps: (
+                        w - lr * (b1 * m + (1 - b1) * dw) / (torch.sqrt(b2 * v + (1 - b2) * dw**2) + eps),
+                        b1 * m + (1 - b1) * dw,
+                        b2 * v + (1 - b2) * dw**2,
+                    ),
+                ),
+                Mistake(
+                    "the square root of v̂ is missing",
+                    "the step is lr · m̂ / (√v̂ + ε): √v̂ has the units of the gradient, so the step has those of lr.",
+                    lambda w, dw, m, v, t, lr, b1, b2, eps: _adam_variant(w, dw, m, v, t, lr, b1, b2, eps, root=False),
+                ),
+                Mistake(
+                    "the bias correction counts t from 0",
+                    "t is the number of the step being taken, starting at 1: divide by 1 − βᵗ.",
+                    lambda w, dw, m, v, t, lr, b1, b2, eps: _adam_variant(w, dw, m, v, t + 1, lr, b1, b2, eps),
+                ),
+            ),
+        ),
+        Exercise(
+            "conv2d",
+            "02b",
+            "conv2d(x, weight, bias, stride, padding) -> out",
+            "PyTorch's convolution (a cross-correlation) of (N, C, H, W) images with (F, C, HH, WW) filters",
+            _conv_cases,
+            ("out",),
+            _conv2d_reference,
+            mistakes=(
+                Mistake(
+                    "the filters are flipped (a true convolution)",
+                    "deep-learning 'convolution' slides the filter as it is: out = Σ x[i+a, j+b]·w[a, b].",
+                    _conv2d_flipped,
+                ),
+                Mistake("the bias is missing", "add bias[f] to every output of filter f.", _conv2d_no_bias),
+                Mistake(
+                    "the padding is ignored",
+                    "pad H and W with `padding` zeros on each side before sliding the filters.",
+                    _conv2d_no_padding,
+                ),
+            ),
+        ),
+        Exercise(
+            "max_pool2d",
+            "02b",
+            "max_pool2d(x, kernel_size, stride) -> out",
+            "max pooling of (N, C, H, W) images, no padding, windows that do not fit are dropped",
+            _pool_cases,
+            ("out",),
+            lambda x, k, s: F.max_pool2d(x, k, s),
+            mistakes=(
+                Mistake(
+                    "average instead of maximum",
+                    "take the largest entry of each window.",
+                    lambda x, k, s: F.avg_pool2d(x, k, s),
+                ),
+                Mistake(
+                    "the stride is ignored (windows at every position)",
+                    "move the window by `stride` pixels, not by 1.",
+                    lambda x, k, s: F.max_pool2d(x, k, 1),
+                ),
+            ),
+        ),
+        Exercise(
+            "numerical_gradient",
+            "03",
+            "numerical_gradient(f, x, h) -> grad",
+            "centred differences of a scalar f, changing x in place entry by entry and restoring it",
+            _smooth_functions,
+            ("grad",),
+            _analytic_gradient,
+            tolerance=1e-7,
+            mistakes=(
+                Mistake(
+                    "a forward difference",
+                    "use (f(x + h) − f(x − h)) / 2h: its error is O(h²), the forward difference's O(h).",
+                    _forward_difference,
+                ),
+                Mistake("the factor 1/2 is missing", "the two points are 2h apart: divide by 2h.", _no_half),
+            ),
+        ),
+        Exercise(
+            "softmax_cross_entropy",
+            "03",
+            "softmax_cross_entropy(scores, y) -> (loss, dscores)",
+            "the mean cross-entropy of softmax(scores) over the batch and its gradient; stable for large scores",
+            _softmax_cases,
+            ("loss", "dscores"),
+            _softmax_cross_entropy,
+            nonfinite_hint="exp(1000) overflows: subtract each row's maximum score before exponentiating"
+            " (softmax does not change).",
+            mistakes=(
+                Mistake(
+                    "loss summed, not averaged",
+                    "divide the loss and its gradient by the batch size N.",
+                    _softmax_summed,
+                ),
+                Mistake(
+                    "the gradient has the wrong sign",
+                    "∂L/∂s = (softmax(s) − one_hot(y)) / N.",
+                    _softmax_gradient_sign,
+                ),
+                Mistake(
+                    "the gradient is not divided by N",
+                    "the loss is a mean, so its gradient carries 1/N too.",
+                    _softmax_gradient_unaveraged,
+                ),
+            ),
+        ),
+        Exercise(
+            "xavier_normal",
+            "05",
+            "xavier_normal(fan_in, fan_out, generator) -> w",
+            "a (fan_out, fan_in) tensor of normal weights with mean 0 and variance 2 / (fan_in + fan_out)",
+            _init_cases,
+            ("w",),
+            statistics=_xavier_statistics,
+            mistakes=(
+                Mistake(
+                    "He's variance 2/fan_in",
+                    "Xavier averages the two fans: variance 2 / (fan_in + fan_out).",
+                    _xavier_with_variance(lambda i, o: 2 / i),
+                ),
+                Mistake(
+                    "LeCun's variance 1/fan_in",
+                    "that keeps the forward pass alone; Xavier compromises between fan_in and fan_out.",
+                    _xavier_with_variance(lambda i, o: 1 / i),
+                ),
+                Mistake(
+                    "variance (fan_in + fan_out)/2, the Xavier blog post's formula",
+                    "from (n_in + n_out)·a = 2 it follows a = 2 / (n_in + n_out), not its reciprocal.",
+                    _xavier_with_variance(lambda i, o: (i + o) / 2),
+                ),
+                Mistake(
+                    "the standard deviation set to 2/(fan_in + fan_out)",
+                    "multiply standard normals by the square root of the variance.",
+                    _xavier_with_variance(lambda i, o: (2 / (i + o)) ** 2),
+                ),
+                Mistake(
+                    "uniform weights, not normal",
+                    "the variance is right but the distribution is not: use torch.randn.",
+                    _xavier_with_variance(lambda i, o: 2 / (i + o), uniform=True),
+                ),
+            ),
+        ),
+        Exercise(
+            "batchnorm_forward",
+            "06",
+            "batchnorm_forward(x, gamma, beta, eps) -> y",
+            "Batch Normalization of an N×D batch in training mode: each column standardized, then γ·x̂ + β",
+            _bn_cases,
+            ("y",),
+            _bn_forward,
+            mistakes=(
+                Mistake(
+                    "the unbiased variance (divided by N − 1)",
+                    "BatchNorm normalizes with the batch's own variance, divided by N (torch: unbiased=False).",
+                    _bn_forward_unbiased,
+                ),
+                Mistake(
+                    "ε added to the standard deviation",
+                    "ε goes under the square root: (x − μ) / √(σ² + ε).",
+                    _bn_forward_std_eps,
+                ),
+                Mistake(
+                    "statistics over the features of each example (that is Layer Normalization)",
+                    "average over the batch, dimension 0: one mean and variance per feature.",
+                    _bn_forward_rows,
+                ),
+            ),
+        ),
+        Exercise(
+            "batchnorm_backward",
+            "06",
+            "batchnorm_backward(dout, x, gamma, eps) -> (dx, dgamma, dbeta)",
+            "the gradients of Batch Normalization (training mode, N×D) given the upstream gradient dout",
+            _bn_backward_cases,
+            ("dx", "dgamma", "dbeta"),
+            _bn_backward,
+            tolerance=1e-8,
+            mistakes=(
+                Mistake(
+                    "the gradient through the batch mean and variance is missing",
+                    "μ and σ² depend on every x: dx = γ/σ · (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).",
+                    _bn_backward_no_mean_path,
+                ),
+                Mistake(
+                    "the gradient through the batch variance is missing",
+                    "σ² depends on every x too: subtract x̂·mean(dx̂·x̂) as well.",
+                    _bn_backward_no_variance_path,
+                ),
+            ),
+        ),
+        Exercise(
+            "two_layer_forward",
+            "07",
+            "two_layer_forward(x, w1, w2) -> scores",
+            "CS231n's barebones two-layer network: flatten, x @ w1, ReLU, @ w2 (no biases)",
+            _two_layer_cases,
+            ("scores",),
+            _two_layer_forward,
+            mistakes=(
+                Mistake(
+                    "the ReLU is missing",
+                    "apply max(0, ·) to the hidden layer.",
+                    lambda x, w1, w2: x.flatten(1) @ w1 @ w2,
+                ),
+                Mistake(
+                    "ReLU applied to the scores as well",
+                    "the scores are the last layer's raw output: no ReLU after @ w2.",
+                    lambda x, w1, w2: torch.relu(_two_layer_forward(x, w1, w2)),
+                ),
+            ),
+        ),
+        Exercise(
+            "dropout",
+            "09b",
+            "dropout(x, p, generator) -> y",
+            "inverted dropout in training mode: drop each entry with probability p, scale the rest by 1/(1 − p)",
+            _dropout_cases,
+            ("y",),
+            statistics=_dropout_statistics,
+            mistakes=(
+                Mistake(
+                    "p taken as the probability to keep (the lecture notes' convention)",
+                    "here, as in torch.nn.Dropout, p is the probability to drop.",
+                    _dropout_keep_convention,
+                ),
+                Mistake(
+                    "dropout without the 1/(1−p) scale",
+                    "scale the kept entries by 1/(1 − p) so that the expected output equals the input.",
+                    _dropout_unscaled,
+                ),
+            ),
+        ),
+    )
+}
+NAMES: tuple[str, ...] = tuple(EXERCISES)
+
+
+def _adam_variant(w, dw, m, v, t, lr, beta1, beta2, eps, root: bool = True):
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw**2
+    v_hat = v / (1 - beta2**t)
+    return w - lr * (m / (1 - beta1**t)) / ((torch.sqrt(v_hat) if root else v_hat) + eps), m, v
+
+
+def describe(name: str) -> str:
+    """The exercise's signature and what it asks, for a notebook's exercise text."""
+    exercise = EXERCISES[name]
+    return f"`{exercise.signature}`: {exercise.summary}."
+
+
+def stub(name: str) -> Callable:
+    """A function with the exercise's parameters that raises NotImplementedError (what a student starts from)."""
+
+    def not_yet(*args, **kwargs):
+        raise NotImplementedError(name)
+
+    return not_yet

@@ -1,0 +1,191 @@
+"""The exercise checker: it accepts the references, rejects a catalogue of wrong answers (naming the mistakes
+it knows), and explains stubs, crashes and wrong shapes in one sentence."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dlfoundations import exercises
+from dlfoundations.exercises import check
+
+ASKED = {  # the issue's list, with its signatures
+    "numerical_gradient",
+    "sgd_momentum",
+    "adam",
+    "softmax_cross_entropy",
+    "conv2d",
+    "max_pool2d",
+    "xavier_normal",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "dropout",
+    "two_layer_forward",
+}
+
+
+def correct(name):
+    exercise = exercises.EXERCISES[name]
+    return exercise.reference or {"xavier_normal": exercises._xavier_normal, "dropout": exercises._dropout}[name]
+
+
+def test_the_catalogue_holds_the_asked_exercises_with_chapters_and_signatures():
+    assert ASKED <= set(exercises.NAMES)
+    for name in exercises.NAMES:
+        exercise = exercises.EXERCISES[name]
+        assert exercise.signature.startswith(name + "(") and exercise.chapter and len(exercise.mistakes) >= 2
+
+
+@pytest.mark.parametrize("name", exercises.NAMES)
+def test_the_reference_passes_and_a_stub_is_not_implemented_yet(name):
+    for seed in range(3):
+        report = check(name, correct(name), seed=seed)
+        assert report and "agree" in report.verdict, str(report)
+    report = check(name, exercises.stub(name))
+    assert not report and report.verdict == exercises.NOT_IMPLEMENTED and name in str(report)
+
+
+@pytest.mark.parametrize("name", exercises.NAMES)
+def test_every_known_mistake_is_rejected_and_named(name):
+    for mistake in exercises.EXERCISES[name].mistakes:
+        report = check(name, mistake.implementation)
+        assert not report and report.mistake == mistake.name and report.hint == mistake.hint, str(report)
+        assert f"Looks like: {mistake.name}" in str(report) and "Hint:" in report._repr_markdown_()
+
+
+# wrong answers the checker was not told about: rejected, and not blamed on a mistake they did not make
+def _momentum_plus(w, dw, v, lr, mu):
+    v = mu * v + lr * dw
+    return w - v, -v  # right w, velocity of the wrong sign
+
+
+def _conv_transposed_filter(x, weight, bias, stride, padding):
+    return F.conv2d(x, weight.transpose(-1, -2), bias, stride=stride, padding=padding)
+
+
+def _pool_min(x, k, s):
+    return -F.max_pool2d(-x, k, s)
+
+
+def _softmax_no_max(scores, y):  # unstable: exp(1000) overflows
+    p = torch.exp(scores) / torch.exp(scores).sum(1, keepdim=True)
+    loss = -torch.log(p[torch.arange(len(y)), y]).mean()
+    d = p.clone()
+    d[torch.arange(len(y)), y] -= 1
+    return loss, d / len(y)
+
+
+def _gradient_h_wrong(f, x, h):
+    return exercises._numerical_gradient(f, x, 1e-1)  # a step too large for O(h²) to be small
+
+
+def _bn_gamma_ignored(x, gamma, beta, eps):
+    return exercises._bn_forward(x, torch.ones_like(gamma), beta, eps)
+
+
+def _bn_backward_dgamma_unsummed(dout, x, gamma, eps):
+    dx, dgamma, dbeta = exercises._bn_backward(dout, x, gamma, eps)
+    return dx, dgamma / len(x), dbeta
+
+
+def _xavier_transposed(fan_in, fan_out, generator):
+    return exercises._xavier_normal(fan_in, fan_out, generator).T
+
+
+def _xavier_unseeded(fan_in, fan_out, generator):
+    return torch.randn(fan_out, fan_in, dtype=torch.float64) * math.sqrt(2 / (fan_in + fan_out))
+
+
+def _dropout_scale_p(x, p, generator):
+    keep = torch.rand(x.shape, generator=generator, dtype=torch.float64) >= p
+    return x * keep / p if p > 0 else x
+
+
+def _two_layer_no_flatten(x, w1, w2):
+    return torch.relu(x.reshape(len(x), -1).T[: w1.shape[0]].T @ w1) @ w2 * 2
+
+
+UNKNOWN = {
+    "sgd_momentum": [_momentum_plus],
+    "adam": [lambda w, dw, m, v, t, lr, b1, b2, eps: exercises._adam(w, dw, m, v, t, lr, b2, b1, eps)],
+    "conv2d": [_conv_transposed_filter],
+    "max_pool2d": [_pool_min],
+    "numerical_gradient": [_gradient_h_wrong],
+    "softmax_cross_entropy": [_softmax_no_max],
+    "batchnorm_forward": [_bn_gamma_ignored],
+    "batchnorm_backward": [_bn_backward_dgamma_unsummed],
+    "xavier_normal": [_xavier_transposed, _xavier_unseeded],
+    "dropout": [_dropout_scale_p],
+    "two_layer_forward": [_two_layer_no_flatten],
+}
+
+
+@pytest.mark.parametrize("name", exercises.NAMES)
+def test_other_wrong_answers_are_rejected_without_a_wrong_diagnosis(name):
+    for wrong in UNKNOWN[name]:
+        report = check(name, wrong)
+        assert not report and report.mistake is None, str(report)
+
+
+def test_messages_for_crashes_shapes_overflows_and_a_missing_generator():
+    def crashes(scores, y):
+        return scores.softmax(1)[y].mean(), undefined_name  # noqa: F821
+
+    report = check("softmax_cross_entropy", crashes)
+    assert "raised NameError" in report.verdict and "line" in report.verdict and "Traceback" not in str(report)
+    report = check("two_layer_forward", lambda x, w1, w2: exercises._two_layer_forward(x, w1, w2)[:, :3])
+    assert "has shape (4, 3), expected (4, 10)" in report.verdict
+    report = check("softmax_cross_entropy", _softmax_no_max)
+    assert "NaN or inf" in report.verdict and "maximum" in report.hint
+    assert "draw every random number from the generator" in check("xavier_normal", _xavier_unseeded).verdict
+    assert "shape" in check("xavier_normal", _xavier_transposed).verdict
+    report = check("sgd_momentum", lambda w, dw, v, lr, mu: w)
+    assert "expected 2 outputs (w_next, v_next)" in report.verdict
+    with pytest.raises(KeyError, match="sgd_momentum"):
+        check("no such exercise", print)
+
+
+def test_numpy_answers_count_and_rel_error_is_cs231ns():
+    report = check("two_layer_forward", lambda x, w1, w2: exercises._two_layer_forward(x, w1, w2).numpy())
+    assert report
+    x, y = np.array([1.0, 0.0]), np.array([1.1, 0.0])
+    assert exercises.rel_error(x, y) == pytest.approx(0.1 / 2.1)
+    assert exercises.rel_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+def test_the_references_are_pytorchs_own_operations():
+    """sgd_momentum and adam against torch.optim (their conventions differ only in where lr sits)."""
+    g = torch.Generator().manual_seed(0)
+    w, dw = torch.randn(5, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)
+    p = torch.nn.Parameter(w.clone())
+    opt = torch.optim.Adam([p], lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
+    m = v = torch.zeros(5, dtype=torch.float64)
+    ours = w.clone()
+    for t in (1, 2, 3):
+        p.grad = dw * t
+        opt.step()
+        ours, m, v = exercises._adam(ours, dw * t, m, v, t, 1e-2, 0.9, 0.999, 1e-8)
+    torch.testing.assert_close(p.detach(), ours)
+    # CS231n's v ← μv − lr·dw, w ← w + v is torch's SGD momentum with the velocity scaled by −lr
+    p = torch.nn.Parameter(w.clone())
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    ours, velocity = w.clone(), torch.zeros(5, dtype=torch.float64)
+    for t in (1, 2, 3):
+        p.grad = dw * t
+        opt.step()
+        ours, velocity = exercises._sgd_momentum(ours, dw * t, velocity, 0.1, 0.9)
+    torch.testing.assert_close(p.detach(), ours)
+
+
+def test_statistical_checks_pass_the_right_answer_on_many_seeds():
+    """Each statistic allows 6 standard errors (a false alarm about 2e-9 per statistic): 40 seeds all pass,
+    and every catalogued mistake sits more than 20 allowances' worth of standard errors away."""
+    for seed in range(40):
+        assert check("xavier_normal", exercises._xavier_normal, seed=seed)
+        assert check("dropout", exercises._dropout, seed=seed)
+    fan_in, fan_out = 400, 600
+    n = fan_in * fan_out
+    for variance in (2 / fan_in, 1 / fan_in):  # He, LeCun: their variance ratio, in standard errors
+        assert abs(variance / (2 / (fan_in + fan_out)) - 1) / math.sqrt(2 / n) > 20
