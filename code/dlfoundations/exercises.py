@@ -122,6 +122,7 @@ class Exercise:
     mistakes: tuple[Mistake, ...] = ()
     statistics: Callable | None = None
     nonfinite_hint: str = "look for a division by zero, a log of 0 or an exp that overflows."
+    wrap: Callable | None = None  # turns the reader's function (and each mistake) into one of the case's args
 
 
 class _Failure(Exception):
@@ -174,7 +175,7 @@ def _where(error: BaseException) -> str:
 def _call(fn: Callable, args: tuple):
     try:
         return fn(*_clone(args))
-    except NotImplementedError:
+    except (NotImplementedError, _Failure):
         raise
     except Exception as error:  # the reader's bug: one sentence, not a traceback
         raise _Failure(f"your function raised {type(error).__name__}: {error}{_where(error)}") from None
@@ -187,7 +188,7 @@ def _describe(args: tuple) -> str:
             parts.append("×".join(map(str, a.shape)) if a.ndim else f"{a.item():g}")
         elif isinstance(a, float | int):
             parts.append(f"{a:g}")
-        elif isinstance(a, torch.Generator):
+        elif isinstance(a, torch.Generator | list | tuple | dict):
             continue
         elif callable(a):
             parts.append("f")
@@ -196,8 +197,9 @@ def _describe(args: tuple) -> str:
 
 def _matching_mistake(exercise: Exercise, args: tuple, got: list[torch.Tensor]) -> Mistake | None:
     for mistake in exercise.mistakes:
+        implementation = exercise.wrap(mistake.implementation) if exercise.wrap else mistake.implementation
         try:
-            wrong = _as_outputs(mistake.implementation(*_clone(args)), exercise.outputs)
+            wrong = _as_outputs(implementation(*_clone(args)), exercise.outputs)
         except Exception:  # noqa: BLE001 - a mistake that cannot run on this case does not match it
             continue
         if all(
@@ -213,6 +215,8 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
     if name not in EXERCISES:
         raise KeyError(f"no exercise {name!r}; the exercises are {', '.join(NAMES)}")
     exercise = EXERCISES[name]
+    if exercise.wrap is not None:
+        fn = exercise.wrap(fn)
     generator = torch.Generator().manual_seed(seed)
     cases = exercise.cases(generator)
     details: list[str] = []
@@ -281,8 +285,26 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
     except NotImplementedError:
         return Report(name, False, NOT_IMPLEMENTED, [f"implement {exercise.signature}"])
     except _Failure as failure:
-        return Report(name, False, str(failure), details)
+        mistake = _failing_mistake(exercise, cases, str(failure))
+        return Report(
+            name, False, str(failure), details, mistake.name if mistake else None, mistake.hint if mistake else None
+        )
     return Report(name, True, f"all {len(cases)} cases agree with the reference.", details)
+
+
+def _failing_mistake(exercise: Exercise, cases: list[tuple], message: str) -> Mistake | None:
+    """The known mistake that fails with the same message (a wrong parameter shape, say) on the same cases."""
+    for mistake in exercise.mistakes:
+        implementation = exercise.wrap(mistake.implementation) if exercise.wrap else mistake.implementation
+        try:
+            for args in cases:
+                _as_outputs(_call(implementation, args), exercise.outputs)
+        except _Failure as failure:
+            if str(failure) == message:
+                return mistake
+        except Exception:  # noqa: BLE001
+            continue
+    return None
 
 
 def _statistical_mistake(exercise: Exercise, args: tuple, rows) -> Mistake | None:
@@ -609,11 +631,190 @@ def _dropout_statistics(outputs, args) -> list[tuple]:
     ]
 
 
+# chapter 01: gradient descent
+
+
+def _gradient_descent(grad, x0, lr, steps):
+    path = [x0.clone()]
+    for _ in range(steps):
+        path.append(path[-1] - lr * grad(path[-1]))
+    return torch.stack(path)
+
+
+def _gd_cases(generator) -> list[tuple]:
+    a = _randn(generator, 3, 3)
+    hessian = a @ a.T + torch.eye(3, dtype=torch.float64)
+    target = _randn(generator, 3)
+
+    def quadratic(x):
+        return hessian @ (x - target)
+
+    def quartic(x):
+        return 4 * x**3 - 2 * x
+
+    return [
+        (quadratic, _randn(generator, 3), 0.05, 20),
+        (quartic, _randn(generator, 2), 0.01, 7),
+        (quartic, _randn(generator, 1), 0.1, 0),
+    ]
+
+
+# chapter 04: the sigmoid's local gradient
+
+
+def _sigmoid_backward(dout, z):
+    s = torch.sigmoid(z)
+    return dout * s * (1 - s)
+
+
+def _sigmoid_cases(generator) -> list[tuple]:
+    return [
+        (_randn(generator, 4, 5), 3 * _randn(generator, 4, 5)),
+        (_randn(generator, 7), torch.tensor([-50.0, -3, 0, 1e-3, 2, 20, 50], dtype=torch.float64)),
+    ]
+
+
+# chapters 08 and 09: networks built from torch.nn, checked with the reference's weights copied in
+
+
+def _with_weights(build):
+    """The case's form of a network builder: build it, copy the case's parameters in, return its scores."""
+
+    def run(sizes, params, x):
+        model = build(*sizes)
+        if not isinstance(model, torch.nn.Module):
+            raise _Failure(f"expected a torch.nn.Module, got {type(model).__name__}")
+        mine = list(model.parameters())
+        shapes = [tuple(p.shape) for p in mine]
+        if shapes != [tuple(p.shape) for p in params]:
+            raise _Failure(f"the parameters have shapes {shapes}, expected {[tuple(p.shape) for p in params]}")
+        with torch.no_grad():
+            for p, value in zip(mine, params, strict=True):
+                p.copy_(value)
+        return model.double()(x).detach()
+
+    return run
+
+
+def _two_layer_module(input_size, hidden_size, num_classes):
+    return torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(input_size, hidden_size),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden_size, num_classes),
+    )
+
+
+def _convnet_sequential(in_channel, channel_1, channel_2, num_classes, size):
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(in_channel, channel_1, 5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(channel_1, channel_2, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(channel_2 * size * size, num_classes),
+    )
+
+
+def _network_cases(build, sizes_list, input_shape):
+    def cases(generator):
+        found = []
+        for sizes in sizes_list:
+            reference = build(*sizes).double()
+            params = [0.5 * _randn(generator, *p.shape) for p in reference.parameters()]
+            found.append((sizes, params, _randn(generator, *input_shape(sizes))))
+        return found
+
+    return cases
+
+
+# chapter 10: sampling a learning rate for a random search
+
+
+def _log_uniform(low, high, n, generator):
+    exponent = torch.rand(n, generator=generator, dtype=torch.float64)
+    return torch.exp(math.log(low) + exponent * (math.log(high) - math.log(low)))
+
+
+def _log_uniform_cases(generator) -> list[tuple]:
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    return [
+        (1e-5, 1e-1, 200_000, torch.Generator().manual_seed(seed)),
+        (3e-4, 3.0, 200_000, torch.Generator().manual_seed(seed + 1)),
+    ]
+
+
+def _log_uniform_statistics(outputs, args) -> list[tuple]:
+    """log(sample) must be uniform on [log low, log high]: its mean, its variance and the range it covers."""
+    (x,) = outputs
+    low, high, n, _ = args
+    if x.shape != (n,):
+        raise _Failure(f"the samples have shape {tuple(x.shape)}, expected ({n},)")
+    if (x <= 0).any():
+        raise _Failure("some samples are 0 or negative: a learning rate must be positive")
+    u = (torch.log(x) - math.log(low)) / (math.log(high) - math.log(low))  # uniform on [0, 1] if right
+    k = STANDARD_ERRORS
+    return [
+        ("mean of the log-position", u.mean().item(), 0.5, k * math.sqrt(1 / 12 / n)),
+        ("variance of the log-position", u.var().item(), 1 / 12, k * math.sqrt(1 / 180 / n)),
+        ("smallest log-position", u.min().item(), 0.0, 20 / n),
+        ("largest log-position", u.max().item(), 1.0, 20 / n),
+    ]
+
+
+# chapter 11: label smoothing
+
+
+def _label_smoothing(scores, y, smoothing):
+    scores = scores.clone().requires_grad_(True)
+    loss = F.cross_entropy(scores, y, label_smoothing=smoothing)
+    (dscores,) = torch.autograd.grad(loss, scores)
+    return loss.detach(), dscores
+
+
+def _smoothing_over_others(scores, y, smoothing):  # ε spread over the C − 1 wrong classes only
+    c = scores.shape[1]
+    target = torch.full_like(scores, smoothing / (c - 1))
+    target[torch.arange(len(y)), y] = 1 - smoothing
+    scores = scores.clone().requires_grad_(True)
+    loss = F.cross_entropy(scores, target)
+    (dscores,) = torch.autograd.grad(loss, scores)
+    return loss.detach(), dscores
+
+
+def _smoothing_cases(generator) -> list[tuple]:
+    return [
+        (3 * _randn(generator, n, c), torch.randint(0, c, (n,), generator=generator), eps)
+        for n, c, eps in ((6, 4, 0.2), (5, 10, 0.1), (3, 3, 0.0))
+    ]
+
+
 # --------------------------------------------------------------------------- the catalogue
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e
     for e in (
+        Exercise(
+            "gradient_descent",
+            "01",
+            "gradient_descent(grad, x0, lr, steps) -> path",
+            "`steps` steps of x ← x − lr·grad(x) from x0; return every iterate, x0 first, stacked: (steps + 1) × d",
+            _gd_cases,
+            ("path",),
+            _gradient_descent,
+            mistakes=(
+                Mistake(
+                    "the gradient is added (gradient ascent)",
+                    "step against the gradient: x ← x − lr·∇f(x).",
+                    lambda grad, x0, lr, steps: _gradient_descent(lambda x: -grad(x), x0, lr, steps),
+                ),
+                Mistake(
+                    "the starting point is missing from the path",
+                    "return x0 and each of the `steps` iterates after it: steps + 1 rows.",
+                    lambda grad, x0, lr, steps: _gradient_descent(grad, x0, lr, steps)[1:],
+                ),
+            ),
+        ),
         Exercise(
             "sgd_momentum",
             "02",
@@ -796,6 +997,27 @@ EXERCISES: dict[str, Exercise] = {
             ),
         ),
         Exercise(
+            "sigmoid_backward",
+            "04",
+            "sigmoid_backward(dout, z) -> dz",
+            "the gradient through σ(z) = 1/(1 + e^(−z)): dout · σ(z)(1 − σ(z)), stable for large |z|",
+            _sigmoid_cases,
+            ("dz",),
+            _sigmoid_backward,
+            mistakes=(
+                Mistake(
+                    "σ'(z) written as z(1 − z)",
+                    "the derivative is σ(z)(1 − σ(z)): apply the sigmoid first.",
+                    lambda dout, z: dout * z * (1 - z),
+                ),
+                Mistake(
+                    "the upstream gradient is not multiplied in",
+                    "the chain rule: dz = dout · σ'(z).",
+                    lambda dout, z: _sigmoid_backward(torch.ones_like(dout), z),
+                ),
+            ),
+        ),
+        Exercise(
             "batchnorm_forward",
             "06",
             "batchnorm_forward(x, gamma, beta, eps) -> y",
@@ -861,6 +1083,107 @@ EXERCISES: dict[str, Exercise] = {
                     "ReLU applied to the scores as well",
                     "the scores are the last layer's raw output: no ReLU after @ w2.",
                     lambda x, w1, w2: torch.relu(_two_layer_forward(x, w1, w2)),
+                ),
+            ),
+        ),
+        Exercise(
+            "two_layer_module",
+            "08",
+            "two_layer_module(input_size, hidden_size, num_classes) -> torch.nn.Module",
+            "the two-layer network as a torch.nn module: flatten, Linear, ReLU, Linear (with biases)",
+            _network_cases(_two_layer_module, [(12, 6, 10), (20, 7, 3)], lambda s: (4, s[0] // 4, 2, 2)),
+            ("scores",),
+            _with_weights(_two_layer_module),
+            wrap=_with_weights,
+            mistakes=(
+                Mistake(
+                    "the ReLU is missing",
+                    "put torch.nn.ReLU() (or F.relu in forward) between the two linear layers.",
+                    lambda i, h, c: torch.nn.Sequential(
+                        torch.nn.Flatten(), torch.nn.Linear(i, h), torch.nn.Linear(h, c)
+                    ),
+                ),
+                Mistake(
+                    "a ReLU after the last layer",
+                    "the scores are the last layer's raw output.",
+                    lambda i, h, c: torch.nn.Sequential(_two_layer_module(i, h, c), torch.nn.ReLU()),
+                ),
+            ),
+        ),
+        Exercise(
+            "convnet_sequential",
+            "09",
+            "convnet_sequential(in_channel, channel_1, channel_2, num_classes, size) -> torch.nn.Sequential",
+            "CS231n's three-layer ConvNet: conv 5×5 (padding 2), ReLU, conv 3×3 (padding 1), ReLU, flatten, linear",
+            _network_cases(_convnet_sequential, [(3, 4, 5, 10, 8), (1, 2, 3, 4, 6)], lambda s: (2, s[0], s[4], s[4])),
+            ("scores",),
+            _with_weights(_convnet_sequential),
+            wrap=_with_weights,
+            mistakes=(
+                Mistake(
+                    "the padding is missing",
+                    "padding 2 for the 5×5 filters and 1 for the 3×3 ones keep the image size, which the last layer"
+                    " expects.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        torch.nn.Conv2d(c0, c1, 5, padding=2),
+                        torch.nn.ReLU(),
+                        torch.nn.Conv2d(c1, c2, 3, padding=0),
+                        torch.nn.ReLU(),
+                        torch.nn.Flatten(),
+                        torch.nn.Linear(c2 * (s - 2) * (s - 2), n),
+                    ),
+                ),
+                Mistake(
+                    "the second ReLU is missing",
+                    "each convolution is followed by its ReLU.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        *[m for k, m in enumerate(_convnet_sequential(c0, c1, c2, n, s)) if k != 3]
+                    ),
+                ),
+            ),
+        ),
+        Exercise(
+            "log_uniform",
+            "10",
+            "log_uniform(low, high, n, generator) -> samples",
+            "n learning rates drawn log-uniformly between low and high (each decade equally likely)",
+            _log_uniform_cases,
+            ("samples",),
+            statistics=_log_uniform_statistics,
+            mistakes=(
+                Mistake(
+                    "uniform between low and high",
+                    "draw the exponent uniformly: exp(U(log low, log high)); uniform samples crowd the top decade.",
+                    lambda low, high, n, g: low + (high - low) * torch.rand(n, generator=g, dtype=torch.float64),
+                ),
+                Mistake(
+                    "10 ** U(low, high): the bounds used as exponents",
+                    "the exponents are log10(low) and log10(high).",
+                    lambda low, high, n, g: torch.clamp(
+                        10 ** (low + (high - low) * torch.rand(n, generator=g, dtype=torch.float64)), min=1e-300
+                    ),
+                ),
+            ),
+        ),
+        Exercise(
+            "label_smoothing_cross_entropy",
+            "11",
+            "label_smoothing_cross_entropy(scores, y, smoothing) -> (loss, dscores)",
+            "cross-entropy against the smoothed target (1 − ε)·one_hot(y) + ε/C, averaged over the batch, and its"
+            " gradient",
+            _smoothing_cases,
+            ("loss", "dscores"),
+            _label_smoothing,
+            mistakes=(
+                Mistake(
+                    "ε spread over the C − 1 wrong classes only",
+                    "PyTorch and airbench spread ε over all C classes: the true class gets 1 − ε + ε/C.",
+                    _smoothing_over_others,
+                ),
+                Mistake(
+                    "no smoothing at all",
+                    "mix the one-hot target with the uniform one: (1 − ε)·one_hot + ε/C.",
+                    lambda scores, y, eps: _softmax_cross_entropy(scores, y),
                 ),
             ),
         ),
