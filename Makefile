@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 
 ## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
 book: $(STAMP) data
+	$(PY) -m dlfoundations.student --out student
 	$(PY) -m dlfoundations.book --execute cache --jobs 2 --out _build/config.yml
 	$(JB) build . --config _build/config.yml
 	@echo "The book is in $(CURDIR)/_build/html/index.html"

@@ -93,7 +93,30 @@ def test_kernel_spec_and_metadata_are_clean(path):
     assert notebook["metadata"]["kernelspec"] == {"display_name": "Python 3", "language": "python", "name": "python3"}
     assert set(notebook["metadata"]) <= {"kernelspec", "language_info"}, "remove editor metadata"
     for cell in notebook["cells"]:
-        assert set(cell["metadata"]) <= {"tags"}, f"{path.name}: stray cell metadata {cell['metadata']}"
+        assert set(cell["metadata"]) <= {"tags", "dlf"}, f"{path.name}: stray cell metadata {cell['metadata']}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_your_turn_exercises_have_stub_check_and_gated_answer(path):
+    """The convention of dlfoundations.student: per exercise a stub, a check after it, and an answer inside a
+    solution; each names an exercise the checker knows."""
+    from dlfoundations import exercises
+
+    roles, inside = {}, False
+    for cell in json.loads(path.read_text())["cells"]:
+        source = "".join(cell["source"])
+        inside = (inside or "{solution-start}" in source) and "{solution-end}" not in source
+        marker = cell["metadata"].get("dlf")
+        if marker:
+            assert marker["exercise"] in exercises.NAMES and cell["cell_type"] == "code", marker
+            assert (marker["role"] == "answer") == inside, f"{path.name}: {marker} inside a solution: {inside}"
+            if marker["role"] == "stub":
+                assert "raise NotImplementedError" in source and f"def {marker['exercise']}(" in source
+            if marker["role"] == "check":
+                assert source.strip() == f'exercises.check("{marker["exercise"]}", {marker["exercise"]})'
+            roles.setdefault(marker["exercise"], []).append(marker["role"])
+    for name, found in roles.items():
+        assert found == ["stub", "check", "answer"], (name, found)
 
 
 def test_every_citation_is_in_the_bibliography():

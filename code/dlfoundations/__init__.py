@@ -23,7 +23,7 @@ comparison), ``augmentation`` (per-image crops and flips of whole batches on the
 airbench94 recipe), ``search`` and ``tune`` (hyperparameter search, on Optuna),
 ``results`` (results files), ``reproduce`` (the command line that re-runs experiments),
 ``distributed`` (data-parallel training under torchrun), ``plots`` and ``book`` (glue,
-the build configuration, offline MathJax), ``pdf`` (the book as one PDF).
+the build configuration, offline MathJax), ``pdf`` (the book as one PDF), ``student`` (the student notebooks).
 ``tests/test_layering.py`` keeps the layers apart.
 Modules are imported on first use.
 """
@@ -62,6 +62,7 @@ MACHINERY = (
     "plots",
     "book",
     "pdf",
+    "student",
 )
 __all__ = sorted({*IDEAS, *MACHINERY, "ALLOCATOR", "tune_allocator"})
 __version__ = "0.1.0"

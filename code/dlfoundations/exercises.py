@@ -69,6 +69,13 @@ class Report:
     def __bool__(self) -> bool:
         return self.passed
 
+    def require(self) -> Report:
+        """Raise ``AssertionError`` with this report unless it passed (a graded test cell needs that); else
+        return it, so that the cell still shows it."""
+        if not self.passed:
+            raise AssertionError(str(self))
+        return self
+
     def __str__(self) -> str:
         mark = "✔" if self.passed else "✘"
         lines = [f"{mark} {self.name}: {self.verdict}"]
