@@ -385,3 +385,19 @@ def test_execute_chapters_can_run_the_kernels_of_another_python(tmp_path, monkey
     assert f"kernels: {python.absolute()}" in capfd.readouterr().out
     with pytest.raises(SystemExit, match="no Python at"):
         book.execute_chapters(tmp_path, "_build/cache", "quick", jobs=1, force=True, python=tmp_path / "none")
+
+
+def test_chapter_pages_link_their_student_notebooks(tmp_path):
+    """A chapter with a student notebook gets a download link (the build copies student/ to _student/) and,
+    for a GitHub repository, a Colab link to the same file on the book's branch."""
+    (tmp_path / "student").mkdir()
+    (tmp_path / "student" / "02_x.ipynb").write_text("{}")
+    repo = "https://github.com/owner/course"
+    html = book.student_links("chapters/02_x", tmp_path, repo, "main")
+    assert 'href="../_student/02_x.ipynb" download' in html
+    assert 'href="https://colab.research.google.com/github/owner/course/blob/main/student/02_x.ipynb"' in html
+    assert "Colab" not in book.student_links("chapters/02_x", tmp_path, "https://gitlab.com/x/y")
+    assert book.student_links("chapters/03_y", tmp_path, repo) is None  # no student notebook
+    assert book.student_links("intro", tmp_path, repo) is None
+    # the real book: every committed student notebook belongs to a chapter in the table of contents
+    assert {p.name for p in (ROOT / "student").glob("*.ipynb")} <= {p.name for p in book.toc_notebooks(ROOT)}

@@ -214,3 +214,15 @@ def test_pages_load_nothing_from_outside_the_book():
         outside += [f"{path.name}: {url}" for url in parser.urls if urlparse(url).scheme or url.startswith("//")]
     assert not outside, "\n".join(sorted(set(outside))[:20])
     assert (Path(HTML) / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+def test_chapter_pages_offer_their_student_notebooks():
+    """Each student notebook is linked from its chapter page, and the link downloads it from the built book."""
+    import json
+
+    folder = Path(HTML)
+    for notebook in (ROOT / "student").glob("*.ipynb"):
+        page = (folder / "chapters" / notebook.name.replace(".ipynb", ".html")).read_text()
+        assert f'href="../_student/{notebook.name}" download' in page, notebook.name
+        served = json.loads((folder / "_student" / notebook.name).read_text())
+        assert served == json.loads(notebook.read_text())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -373,11 +374,60 @@ def _copy_mathjax_into_build(app, exception) -> None:
         copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
 
 
+# --------------------------------------------------------------------------- student notebooks on the pages
+
+STUDENT_FOLDER = "student"  # python -m dlfoundations.student writes it; the build copies it to _student/
+
+
+def student_links(page: str, book_root: Path, repository: str | None, branch: str = "main") -> str | None:
+    """HTML for a chapter page that has a student notebook: links to download it and to open it in Colab (where
+    the book names a GitHub repository), or None."""
+    if not page.startswith("chapters/"):
+        return None
+    name = page.split("/", 1)[1] + ".ipynb"
+    if not (Path(book_root) / STUDENT_FOLDER / name).exists():
+        return None
+    links = [f'<a href="../_student/{name}" download>download the notebook</a>']
+    match = re.match(r"https://github\.com/([^/]+/[^/]+?)/?$", repository or "")
+    if match:
+        colab = f"https://colab.research.google.com/github/{match.group(1)}/blob/{branch}/{STUDENT_FOLDER}/{name}"
+        links.append(f'<a href="{colab}">open it in Colab</a>')
+    return (
+        '<div class="admonition tip dlf-student"><p class="admonition-title">Your turn</p><p>This chapter with '
+        "its solutions removed and a stub in every \u201cyour turn\u201d exercise, for you to fill in and check: "
+        + " \u00b7 ".join(links)
+        + ".</p></div>"
+    )
+
+
+def _add_student_links(app, pagename, templatename, context, doctree) -> None:
+    options = app.config.html_theme_options or {}
+    html = student_links(
+        pagename, Path(app.srcdir), options.get("repository_url"), options.get("repository_branch") or "main"
+    )
+    if html and "body" in context:
+        body = context["body"]
+        at = body.find("</h1>")
+        context["body"] = body[: at + 5] + html + body[at + 5 :] if at >= 0 else html + body
+
+
+def _copy_student_notebooks(app, exception) -> None:
+    source = Path(app.srcdir) / STUDENT_FOLDER
+    if exception is None and app.builder.format == "html" and source.is_dir():
+        target = Path(app.outdir) / "_student"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in source.glob("*.ipynb"):
+            shutil.copy(path, target / path.name)
+
+
 def setup(app):
-    """Sphinx extension: pages load MathJax from ``_static/mathjax`` instead of a CDN."""
+    """Sphinx extension: pages load MathJax from ``_static/mathjax`` instead of a CDN, and chapter pages link
+    their student notebooks."""
     mathjax_source()  # fail early, with instructions, when the package is missing
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax_into_build)
+    app.connect("html-page-context", _add_student_links)
+    app.connect("build-finished", _copy_student_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
