@@ -217,6 +217,11 @@ def _matching_mistake(exercise: Exercise, args: tuple, got: list[torch.Tensor]) 
     return None
 
 
+def _failed(name: str, verdict: str, details: list[str], mistake: Mistake | None) -> Report:
+    """A failed report, naming the known mistake the answer matches, if any."""
+    return Report(name, False, verdict, details, mistake.name if mistake else None, mistake.hint if mistake else None)
+
+
 def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
     """Check the reader's ``fn`` for exercise ``name`` (one of :data:`NAMES`) on random cases from ``seed``."""
     if name not in EXERCISES:
@@ -242,13 +247,11 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
                 for label, value, expected, allowed in rows:
                     if not abs(value - expected) <= allowed:
                         mistake = _statistical_mistake(exercise, args, rows)
-                        return Report(
+                        return _failed(
                             name,
-                            False,
                             f"{label} is {value:.4g}, expected {expected:.4g} ± {allowed:.2g} in {where}.",
                             details,
-                            mistake.name if mistake else None,
-                            mistake.hint if mistake else None,
+                            mistake,
                         )
                 details.append(
                     f"{where}: "
@@ -260,42 +263,32 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
             for output, mine, theirs in zip(exercise.outputs, got, expected, strict=True):
                 if mine.shape != theirs.shape:
                     mistake = _matching_mistake(exercise, args, got)
-                    return Report(
+                    return _failed(
                         name,
-                        False,
                         f"{output} has shape {tuple(mine.shape)}, expected {tuple(theirs.shape)} in {where}.",
                         details,
-                        mistake.name if mistake else None,
-                        mistake.hint if mistake else None,
+                        mistake,
                     )
                 if not torch.isfinite(mine).all():
                     return Report(
-                        name,
-                        False,
-                        f"{output} contains NaN or inf in {where}.",
-                        details,
-                        hint=exercise.nonfinite_hint,
+                        name, False, f"{output} contains NaN or inf in {where}.", details, hint=exercise.nonfinite_hint
                     )
                 error = rel_error(mine, theirs)
                 line.append(f"{output} {tuple(mine.shape)}: relative error {error:.1e}")
                 if not error < exercise.tolerance:  # NaN fails too
                     mistake = _matching_mistake(exercise, args, got)
-                    return Report(
+                    return _failed(
                         name,
-                        False,
                         f"{output} is wrong in {where}: relative error {error:.1e}, allowed {exercise.tolerance:.0e}.",
                         details + [", ".join(line)],
-                        mistake.name if mistake else None,
-                        mistake.hint if mistake else None,
+                        mistake,
                     )
             details.append(f"{where}: " + ", ".join(line))
     except NotImplementedError:
         return Report(name, False, NOT_IMPLEMENTED, [f"implement {exercise.signature}"])
     except _Failure as failure:
         mistake = _failing_mistake(exercise, cases, str(failure))
-        return Report(
-            name, False, str(failure), details, mistake.name if mistake else None, mistake.hint if mistake else None
-        )
+        return _failed(name, str(failure), details, mistake)
     return Report(name, True, f"all {len(cases)} cases agree with the reference.", details)
 
 
