@@ -145,9 +145,9 @@ def _log_uniform_narrow(low, high, n, generator):
     return exercises._log_uniform(low, math.sqrt(low * high), n, generator)
 
 
-def _smoothing_summed(scores, y, eps):
+def _smoothing_gradient_sign(scores, y, eps):
     loss, d = exercises._label_smoothing(scores, y, eps)
-    return loss * len(y), d * len(y)
+    return loss, -d
 
 
 UNKNOWN = {
@@ -156,11 +156,11 @@ UNKNOWN = {
     "two_layer_module": [_ModuleWithoutFlatten],
     "convnet_sequential": [_convnet_sigmoid],
     "log_uniform": [_log_uniform_narrow],
-    "label_smoothing_cross_entropy": [_smoothing_summed],
+    "label_smoothing_cross_entropy": [_smoothing_gradient_sign],
     "sgd_momentum": [_momentum_plus],
     "adam": [lambda w, dw, m, v, t, lr, b1, b2, eps: exercises._adam(w, dw, m, v, t, lr, b2, b1, eps)],
     "conv2d": [_conv_transposed_filter],
-    "max_pool2d": [_pool_min],
+    "max_pool2d": [_pool_min, lambda x, k, s: F.max_pool2d(x, k, s, ceil_mode=True)],
     "numerical_gradient": [_gradient_h_wrong],
     "softmax_cross_entropy": [_softmax_no_max],
     "batchnorm_forward": [_bn_gamma_ignored],
@@ -192,6 +192,16 @@ def test_messages_for_crashes_shapes_overflows_and_a_missing_generator():
     assert "shape" in check("xavier_normal", _xavier_transposed).verdict
     report = check("sgd_momentum", lambda w, dw, v, lr, mu: w)
     assert "expected 2 outputs (w_next, v_next)" in report.verdict
+    report = check("two_layer_forward", lambda x, w1, w2: exercises._two_layer_forward(x, w1, w2).float())
+    assert not report and "float32 while the inputs are float64" in report.hint
+    report = check(
+        "gradient_descent", lambda grad, x0, lr, steps: list(exercises._gradient_descent(grad, x0, lr, steps))
+    )
+    assert "list of tensors: make it one tensor (torch.stack)" in report.verdict
+    report = check("numerical_gradient", exercises._not_restored)
+    assert "left argument 2 changed" in report.verdict and report.mistake == "x is not restored after each entry"
+    blog = check("xavier_normal", lambda i, o, g: torch.randn(o, i, generator=g) * math.sqrt((i + o) / 2))
+    assert blog.verdict.startswith("variance / expected is") and "blog" in blog.mistake  # float32: still named
     with pytest.raises(KeyError, match="sgd_momentum"):
         check("no such exercise", print)
 
