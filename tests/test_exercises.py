@@ -199,7 +199,7 @@ def test_messages_for_crashes_shapes_overflows_and_a_missing_generator():
     )
     assert "list of tensors: make it one tensor (torch.stack)" in report.verdict
     report = check("numerical_gradient", exercises._not_restored)
-    assert "left argument 2 changed" in report.verdict and report.mistake == "x is not restored after each entry"
+    assert "left x changed" in report.verdict and report.mistake == "x is not restored after each entry"
     blog = check("xavier_normal", lambda i, o, g: torch.randn(o, i, generator=g) * math.sqrt((i + o) / 2))
     assert blog.verdict.startswith("variance / expected is") and "blog" in blog.mistake  # float32: still named
     with pytest.raises(KeyError, match="sgd_momentum"):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["EXERCISES", "NAMES", "Exercise", "Mistake", "Report", "check", "rel_error"]
+__all__ = ["EXERCISES", "NAMES", "Exercise", "Mistake", "NotPassed", "Report", "check", "rel_error"]
 
 NOT_IMPLEMENTED = "not implemented yet"
 STANDARD_ERRORS = 6.0  # a statistic's allowed distance from its expected value
@@ -57,6 +57,10 @@ def _tensor(value) -> torch.Tensor:
 # --------------------------------------------------------------------------- reports
 
 
+class NotPassed(AssertionError):
+    """What a failing check raises in a graded cell; its message is the report."""
+
+
 @dataclasses.dataclass
 class Report:
     """What :func:`check` found. True when passed; prints as a few lines, renders as Markdown in a notebook."""
@@ -72,10 +76,11 @@ class Report:
         return self.passed
 
     def require(self) -> Report:
-        """Raise ``AssertionError`` with this report unless it passed (a graded test cell needs that); else
+        """Raise :class:`NotPassed` with this report unless it passed (a graded test cell needs that); else
         return it, so that the cell still shows it."""
+        __tracebackhide__ = True  # IPython and pytest leave this frame out of the traceback
         if not self.passed:
-            raise AssertionError(str(self))
+            raise NotPassed(f"{self.name} is not right yet (your function, not the course's code):\n{self}")
         return self
 
     def __str__(self) -> str:
@@ -207,9 +212,10 @@ def _where(error: BaseException) -> str:
     return f" (line {frame.lineno}: {frame.line.strip()})" if frame.line else f" (line {frame.lineno})"
 
 
-def _call(fn: Callable, args: tuple, unchanged: tuple[int, ...] = ()):
+def _call(fn: Callable, args: tuple, unchanged: tuple[int, ...] = (), names: list[str] | None = None):
     """``fn`` on fresh copies of ``args``; the arguments at ``unchanged`` must be as they were afterwards."""
     copies = _clone(args)
+    names = names or [f"argument {i + 1}" for i in range(len(args))]
     try:
         result = fn(*copies)
     except (NotImplementedError, _Failure):
@@ -218,15 +224,21 @@ def _call(fn: Callable, args: tuple, unchanged: tuple[int, ...] = ()):
         raise _Failure(f"your function raised {type(error).__name__}: {error}{_where(error)}") from None
     for index in unchanged:
         if not torch.equal(copies[index], args[index]):
-            raise _Failure(
-                f"your function left argument {index + 1} changed: put each entry back after evaluating f there"
-            )
+            raise _Failure(f"your function left {names[index]} changed: put each entry back after evaluating f there")
     return result
 
 
-def _describe(args: tuple) -> str:
+def parameters(exercise: Exercise) -> list[str]:
+    """The parameter names of the exercise's signature."""
+    inside = exercise.signature.split("(", 1)[1].split(")", 1)[0]
+    return [name.strip() for name in inside.split(",")]
+
+
+def _describe(args: tuple, names: list[str] | None = None) -> str:
     parts = []
-    for a in args:
+    for index, a in enumerate(args):
+        label = f"{names[index]} " if names and index < len(names) else ""
+        before = len(parts)
         if isinstance(a, torch.Tensor):
             parts.append(
                 f"({a.shape[0]},)" if a.ndim == 1 else "×".join(map(str, a.shape)) if a.ndim else f"{a.item():g}"
@@ -237,6 +249,9 @@ def _describe(args: tuple) -> str:
             continue
         elif callable(a):
             parts.append("f")
+            continue
+        if len(parts) > before and label:
+            parts[-1] = label + parts[-1]
     return ", ".join(parts)
 
 
@@ -272,9 +287,9 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
     details: list[str] = []
     try:
         for number, args in enumerate(cases, 1):
-            raw = _call(fn, args, exercise.unchanged)
+            raw = _call(fn, args, exercise.unchanged, parameters(exercise))
             got = _as_outputs(raw, exercise.outputs)
-            where = f"case {number} ({_describe(args)})"
+            where = f"case {number} ({_describe(args, None if exercise.wrap else parameters(exercise))})"
             if exercise.statistics is not None:
                 again = _as_outputs(_call(fn, args), exercise.outputs)
                 if any(a.shape != b.shape or not torch.equal(a, b) for a, b in zip(got, again, strict=True)):
@@ -344,7 +359,7 @@ def _failing_mistake(exercise: Exercise, cases: list[tuple], message: str) -> Mi
         implementation = exercise.wrap(mistake.implementation) if exercise.wrap else mistake.implementation
         try:
             for args in cases:
-                _as_outputs(_call(implementation, args, exercise.unchanged), exercise.outputs)
+                _as_outputs(_call(implementation, args, exercise.unchanged, parameters(exercise)), exercise.outputs)
         except _Failure as failure:
             if _without_line(str(failure)) == _without_line(message):
                 return mistake
@@ -497,7 +512,16 @@ def _smooth_functions(generator) -> list[tuple]:
     def log_sum_exp(x):
         return torch.logsumexp(x.view(-1) * b[: x.numel()], 0) + 0.5 * (x**2).sum()
 
-    return [(quadratic_tanh, _randn(generator, 3), 1e-5), (log_sum_exp, _randn(generator, 5), 1e-5)]
+    c = _randn(generator, 2, 3)
+
+    def matrix(x):  # a 2 × 3 input: "any shape" means more than vectors
+        return (torch.sin(x) * c).sum() + 0.5 * (x @ x.T).trace() ** 2 / 10
+
+    return [
+        (quadratic_tanh, _randn(generator, 3), 1e-5),
+        (log_sum_exp, _randn(generator, 5), 1e-5),
+        (matrix, _randn(generator, 2, 3), 1e-5),
+    ]
 
 
 def _analytic_gradient(f, x, h):
@@ -511,7 +535,8 @@ def _softmax_cases(generator) -> list[tuple]:
     for n, c in ((5, 3), (7, 10), (1, 4)):
         scores = 3 * _randn(generator, n, c)
         cases.append((scores, torch.randint(0, c, (n,), generator=generator)))
-    cases.append((torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], dtype=torch.float64), torch.tensor([0, 2])))
+    big = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0], [1000.0, 0.0, 5.0]], dtype=torch.float64)
+    cases.append((big, torch.tensor([0, 2, 1])))  # the last row's label has e^(−1000): its log needs logsumexp
     return cases
 
 
@@ -1020,8 +1045,8 @@ EXERCISES: dict[str, Exercise] = {
             _softmax_cases,
             ("loss", "dscores"),
             _softmax_cross_entropy,
-            nonfinite_hint="exp(1000) overflows: subtract each row's maximum score before exponentiating"
-            " (softmax does not change).",
+            nonfinite_hint="exp(1000) overflows and e^(−1000) underflows to 0, whose log is −inf: work with"
+            " log-probabilities, z − logsumexp(z) after subtracting each row's maximum, not log(softmax(z)).",
             mistakes=(
                 Mistake(
                     "loss summed, not averaged",
