@@ -719,8 +719,11 @@ def test_load_results_gives_older_runs_the_threads_of_the_command_that_added_the
     runs = [{"seed": s, "accuracy": 0.9, "tta_accuracy": 0.91, "seconds": 60.0 * (s + 1)} for s in (2, 0)]
     runs[1]["threads"] = 1
     meta = {"config": config, "threads": 1, "appended": [{"commit": "a" * 40, "threads": 2}]}
+    meta |= {"device": "cpu", "device_name": "a CPU", "torch": torch.__version__}
     path = results.write(tmp_path / "s.json", speedrun.KIND, runs, meta)
     assert [r["threads"] for r in speedrun.load_results(path)["runs"]] == [2, 1]
+    table = speedrun.results_table(tmp_path)
+    assert "| 2 |" in table and "180.0 (1 of 2 runs)" in table  # the clock of the 2-thread run (seed 2) alone
     meta["appended"] = []  # two runs, one save: which threads the older run had is unknown
     path = results.write(tmp_path / "s.json", speedrun.KIND, runs, meta)
     assert [r.get("threads") for r in speedrun.load_results(path)["runs"]] == [None, 1]
