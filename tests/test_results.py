@@ -294,3 +294,12 @@ def test_drop_seeds_takes_out_one_commits_runs_so_they_can_be_run_again(tmp_path
     assert left == [runs[2]] and [e["commit"] for e in speed_meta["appended"]] == [clean]
     with pytest.raises(results.ResultsFileError, match="no run of seed"):
         results.drop_seeds(speed, [5], clean, "absent")
+
+
+def test_appending_keeps_the_earlier_commands_and_the_dropped_notes():
+    old = {"date": "d0", "commit": "a" * 40, "threads": 2, "seconds": 5.0, "appended": [{"commit": "b" * 40}]}
+    old["dropped"] = [{"seeds": [2], "runs": ["FC"], "reason": "uncommitted code"}]
+    meta = results.carry_over({"commit": "c" * 40}, old)
+    assert [e["commit"] for e in meta["appended"]] == ["b" * 40, "a" * 40] and meta["dropped"] == old["dropped"]
+    assert set(results.carry_over({}, old, ("date", "commit"))["appended"][-1]) == {"date", "commit"}
+    assert "dropped" not in results.carry_over({}, {"commit": "a" * 40})

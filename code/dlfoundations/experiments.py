@@ -1093,9 +1093,7 @@ def lenet_main(argv: list[str] | None = None):
     earlier: list[Record] = []
     if args.append and args.out.exists():
         old_meta, earlier = lenet_load(args.out)
-        meta["appended"] = old_meta.get("appended", []) + [
-            {k: old_meta.get(k) for k in ("date", "commit", "seconds", "threads")}
-        ]
+        results.carry_over(meta, old_meta)
     dataset = data.load_cifar10(
         device=device,
         profile=args.profile,

@@ -86,9 +86,7 @@ def main(argv: list[str] | None = None) -> Path:
     done: set[str] = set()
     if args.append and args.out.exists():
         old_meta, earlier = results.load(args.out)
-        meta["appended"] = old_meta.get("appended", []) + [
-            {k: old_meta.get(k) for k in ("date", "commit", "seconds", "threads")}
-        ]
+        results.carry_over(meta, old_meta)
         finalist = set(experiments.finalist_seeds(t))
         planned = set(seeds) | (finalist if "10" in chapters else set())
         # a run cut off after some finalists resumes with the others

@@ -203,6 +203,15 @@ def save(path: str | Path, records: list[Record], meta: dict) -> Path:
     return write(path, COURSE, [dataclasses.asdict(r) for r in records], meta)
 
 
+def carry_over(meta: dict, old_meta: dict, keys=("date", "commit", "seconds", "threads")) -> dict:
+    """``meta`` of a command that appends runs to a results file: the file's earlier commands go into
+    ``appended`` (oldest first, each with ``keys``), and its ``dropped`` notes (:func:`drop_seeds`) stay."""
+    meta["appended"] = old_meta.get("appended", []) + [{k: old_meta.get(k) for k in keys}]
+    if old_meta.get("dropped"):
+        meta["dropped"] = old_meta["dropped"]
+    return meta
+
+
 # the lists of a course record that hold one entry per seed, in the order of ``seeds``
 PER_SEED = ("seeds", "val", "best_val", "test", "best_checkpoint_test", "seconds_per_epoch", "train", "threads")
 

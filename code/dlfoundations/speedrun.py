@@ -524,7 +524,7 @@ def save_results(
         if repeated:
             raise results.ResultsFileError(f"{path} already holds seed(s) {sorted(repeated)}; use --first-seed")
         records = old_runs + records
-        meta["appended"] = old_meta.get("appended", []) + [{k: old_meta.get(k) for k in ("date", "commit", "threads")}]
+        results.carry_over(meta, old_meta, ("date", "commit", "threads"))
     return results.write(path, KIND, records, meta)
 
 
