@@ -205,6 +205,29 @@ def test_glue_without_myst_nb_shows_the_value(monkeypatch, capsys):
     assert capsys.readouterr().out.split() == ["0.125"]
 
 
+def test_glue_without_myst_nb_writes_what_myst_nb_writes(tmp_path):
+    """A kernel without myst-nb (Colab, make plain's) glues exactly as myst-nb does, so the book can be built
+    from notebooks executed there: the same outputs, shown and hidden values alike."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    code = "from dlfoundations.book import glue\nglue('shown', 0.25)\nglue('hidden', 'text', display=False)"
+    outputs = []
+    for blocked in ("0", "1"):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        env = {"PYTHONPATH": str(ROOT / "tests" / "kernel_site"), "DLF_BLOCK_MYST_NB": blocked}
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            result = single_nb_execution(nb, cwd=str(tmp_path), timeout=120, allow_errors=False)
+        assert result.err is None
+        outputs.append(nb.cells[0].outputs)
+    assert outputs[0] == outputs[1]
+    assert [o["metadata"]["scrapbook"]["name"] for o in outputs[1]] == ["shown", "hidden"]
+    assert "application/papermill.record/text/plain" in outputs[1][1]["data"]
+
+
 def test_glue_uses_myst_nb_when_installed(monkeypatch):
     calls = []
     fake = types.ModuleType("myst_nb")

@@ -47,21 +47,42 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def glue(name: str, value, display: bool = True) -> None:
-    """Store ``value`` under ``name`` for ``{glue}`` roles in the book; elsewhere just show it.
+    """Store ``value`` under ``name`` for ``{glue}`` roles in the book, as :func:`myst_nb.glue` does.
 
-    In the book build this is :func:`myst_nb.glue`. Without myst-nb (Colab, a bare kernel, a script)
-    nothing can refer to the name, so the value is displayed (``display=True``) or dropped. NumPy and
-    torch scalars are glued as Python numbers: myst-nb formats ``{glue:text}`name:.1f``` from the
-    value's text, and ``np.float64(2.5)`` is not a number it can read.
+    Without myst-nb (Colab, a plain install, a bare kernel) the same output is written by
+    :func:`_glue_without_myst_nb`, so that a notebook executed there still carries its glued values for the
+    book and shows the value where ``display=True``. NumPy and torch scalars are glued as Python numbers:
+    myst-nb formats ``{glue:text}`name:.1f``` from the value's text, and ``np.float64(2.5)`` is not a number
+    it can read.
     """
     value = _plain(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        if display:
-            _show(value)
-        return
+        myst_glue = _glue_without_myst_nb
     myst_glue(name, value, display=display)
+
+
+GLUE_PREFIX = "application/papermill.record/"  # myst-nb's mime prefix for a glued value that is not shown
+
+
+def _glue_without_myst_nb(name: str, value, display: bool = True) -> None:
+    """myst-nb's glue output (the value's display data with ``scrapbook`` metadata, hidden values under
+    :data:`GLUE_PREFIX`), written without myst-nb; outside IPython the value is printed where ``display``."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display as ipy_display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:  # a plain Python script
+        if display:
+            print(value)
+        return
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    ipy_display({prefix + kind: data for kind, data in bundle.items()}, raw=True, metadata=metadata)
 
 
 def _plain(value):
@@ -69,15 +90,6 @@ def _plain(value):
     if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
         return value.item()
     return value
-
-
-def _show(value) -> None:
-    try:
-        from IPython.display import display
-    except ImportError:  # a plain Python script
-        print(value)
-        return
-    display(value)
 
 
 # --------------------------------------------------------------------------- the execution cache
