@@ -115,3 +115,19 @@ def test_graph_lines_and_timing():
     model = torch.nn.Linear(8, 3)
     forward_s, both_s = backprop.forward_backward_times(model, torch.randn(16, 8), torch.randint(0, 3, (16,)), 2)
     assert 0 < forward_s and 0 < both_s
+
+
+def test_timing_runs_on_the_threads_asked_and_restores_them():
+    seen = []
+
+    class Spy(torch.nn.Linear):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return super().forward(x)
+
+    before = torch.get_num_threads()
+    backprop.forward_backward_times(Spy(8, 3), torch.randn(16, 8), torch.randint(0, 3, (16,)), 2)
+    assert set(seen) == {1} and torch.get_num_threads() == before
+    seen.clear()
+    backprop.forward_backward_times(Spy(8, 3), torch.randn(16, 8), torch.randint(0, 3, (16,)), 2, threads=None)
+    assert set(seen) == {before}

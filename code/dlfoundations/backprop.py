@@ -237,10 +237,13 @@ def graph_lines(tensor, depth: int = 12) -> list[str]:
     return lines
 
 
-def forward_backward_times(model, x, y, repeats: int = 5) -> tuple[float, float]:
-    """Seconds for a forward pass (with the loss) and for forward + backward, after one warm-up.
+def forward_backward_times(model, x, y, repeats: int = 7, threads: int | None = 1) -> tuple[float, float]:
+    """Seconds for a forward pass (with the loss) and for forward + backward, after one warm-up of each.
 
-    Each is the fastest of ``repeats`` calls: the least disturbed by other work on the machine.
+    The two are timed in turn, ``repeats`` times each, and each is the fastest of its calls: the least
+    disturbed by other work on the machine, and any slow spell of the machine falls on both alike. On the
+    CPU they run on ``threads`` threads (None: as set): with several, one thread that other work on the
+    machine delays holds up the rest, and the ratio of the two times wanders far more.
     """
     import time
 
@@ -251,17 +254,6 @@ def forward_backward_times(model, x, y, repeats: int = 5) -> tuple[float, float]
         if x.device.type == "cuda":
             torch.cuda.synchronize(x.device)
 
-    def seconds(function):
-        function()
-        times = []
-        for _ in range(repeats):
-            sync()
-            start = time.perf_counter()
-            function()
-            sync()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
     def forward():
         with torch.no_grad():
             F.cross_entropy(model(x), y)
@@ -270,4 +262,19 @@ def forward_backward_times(model, x, y, repeats: int = 5) -> tuple[float, float]
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
 
-    return seconds(forward), seconds(both)
+    def seconds(function):
+        sync()
+        start = time.perf_counter()
+        function()
+        sync()
+        return time.perf_counter() - start
+
+    before = torch.get_num_threads()
+    if threads is not None and x.device.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        forward(), both()
+        times = [(seconds(forward), seconds(both)) for _ in range(repeats)]
+    finally:
+        torch.set_num_threads(before)
+    return min(t[0] for t in times), min(t[1] for t in times)
