@@ -126,13 +126,28 @@ def _sigmoid_of_z_twice(dout, z):
     return exercises._sigmoid_backward(dout, torch.sigmoid(z))
 
 
-class _ModuleWithoutFlatten(torch.nn.Module):
+class _ModuleWithoutFlatten(torch.nn.Module):  # named: the crash is the Sequential mistake's crash
     def __init__(self, i, h, c):
         super().__init__()
         self.fc1, self.fc2 = torch.nn.Linear(i, h), torch.nn.Linear(h, c)
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
+
+
+class _ModuleTanh(_ModuleWithoutFlatten):
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x.flatten(1))))
+
+
+class _ModuleLayersInForward(torch.nn.Module):
+    def __init__(self, i, h, c):
+        super().__init__()
+        self.sizes = (i, h, c)
+
+    def forward(self, x):
+        i, h, c = self.sizes
+        return torch.nn.Linear(h, c)(torch.relu(torch.nn.Linear(i, h)(x.flatten(1))))
 
 
 def _convnet_sigmoid(c0, c1, c2, n, s):
@@ -145,28 +160,54 @@ def _log_uniform_narrow(low, high, n, generator):
     return exercises._log_uniform(low, math.sqrt(low * high), n, generator)
 
 
-def _smoothing_gradient_sign(scores, y, eps):
+def _smoothing_gradient_sign(scores, y, eps):  # named
     loss, d = exercises._label_smoothing(scores, y, eps)
     return loss, -d
+
+
+def _smoothing_gradient_doubled(scores, y, eps):
+    loss, d = exercises._label_smoothing(scores, y, eps)
+    return loss, 2 * d
+
+
+def _smoothing_float32_target(scores, y, eps):  # right formula, a float32 one-hot on the way
+    k = scores.shape[1]
+    q = (1 - eps) * F.one_hot(y, k).float() + eps / k
+    logp = scores.log_softmax(1)
+    return -(q * logp).sum(1).mean(), (logp.exp() - q) / len(y)
+
+
+def _dropout_one_mask(x, p, generator):  # one mask shared by every row
+    keep = torch.rand(x.shape[1], generator=generator, dtype=x.dtype) >= p
+    return x * keep / (1 - p)
+
+
+def _log_uniform_grid(low, high, n, generator):  # a fixed grid: never random
+    return torch.logspace(math.log10(low), math.log10(high), n, dtype=torch.float64)
 
 
 UNKNOWN = {
     "gradient_descent": [_gd_momentum_by_accident],
     "sigmoid_backward": [_sigmoid_of_z_twice],
-    "two_layer_module": [_ModuleWithoutFlatten],
+    "two_layer_module": [_ModuleTanh],
     "convnet_sequential": [_convnet_sigmoid],
-    "log_uniform": [_log_uniform_narrow],
-    "label_smoothing_cross_entropy": [_smoothing_gradient_sign],
+    "log_uniform": [_log_uniform_narrow, _log_uniform_grid],
+    "label_smoothing_cross_entropy": [_smoothing_gradient_doubled],
     "sgd_momentum": [_momentum_plus],
     "adam": [lambda w, dw, m, v, t, lr, b1, b2, eps: exercises._adam(w, dw, m, v, t, lr, b2, b1, eps)],
     "conv2d": [_conv_transposed_filter],
-    "max_pool2d": [_pool_min, lambda x, k, s: F.max_pool2d(x, k, s, ceil_mode=True)],
+    "max_pool2d": [_pool_min, lambda x, k, s: F.max_pool2d(x, k, s, padding=k // 2)],
     "numerical_gradient": [_gradient_h_wrong],
     "softmax_cross_entropy": [_softmax_no_max],
     "batchnorm_forward": [_bn_gamma_ignored],
     "batchnorm_backward": [_bn_backward_dgamma_unsummed],
-    "xavier_normal": [_xavier_transposed, _xavier_unseeded],
-    "dropout": [_dropout_scale_p],
+    # a variance 3% low fails, and is not blamed on uniform weights (whose variance is right)
+    "xavier_normal": [
+        _xavier_transposed,
+        _xavier_unseeded,
+        exercises._xavier_with_variance(lambda i, o: 0.97 * 2 / (i + o)),
+    ],
+    "dropout": [_dropout_scale_p, _dropout_one_mask],
     "two_layer_forward": [_two_layer_no_flatten],
 }
 
@@ -202,6 +243,16 @@ def test_messages_for_crashes_shapes_overflows_and_a_missing_generator():
     assert "left x changed" in report.verdict and report.mistake == "x is not restored after each entry"
     blog = check("xavier_normal", lambda i, o, g: torch.randn(o, i, generator=g) * math.sqrt((i + o) / 2))
     assert blog.verdict.startswith("variance / expected is") and "blog" in blog.mistake  # float32: still named
+    # answers the review found: named, or told what is wrong
+    assert check("two_layer_module", _ModuleWithoutFlatten).mistake == "the images are not flattened"
+    assert check("label_smoothing_cross_entropy", _smoothing_gradient_sign).mistake == "the gradient has the wrong sign"
+    report = check("label_smoothing_cross_entropy", _smoothing_float32_target)
+    assert not report and report.mistake is None and "float32's rounding" in report.hint
+    report = check("two_layer_module", _ModuleLayersInForward)
+    assert "no parameters" in report.verdict and "__init__" in report.verdict
+    assert "a generator with another seed gave the same result" in check("log_uniform", _log_uniform_grid).verdict
+    report = check("two_layer_forward", lambda x, w1, w2: torch.relu(x @ w1.T) @ w2)
+    assert "raised RuntimeError" in report.verdict and "in case 1 (x 4×3×2×2" in report.verdict
     with pytest.raises(KeyError, match="sgd_momentum"):
         check("no such exercise", print)
 

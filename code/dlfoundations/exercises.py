@@ -183,11 +183,18 @@ def _as_outputs(value, names: tuple[str, ...]) -> list[torch.Tensor]:
 LOW_PRECISION = (torch.float32, torch.float16, torch.bfloat16)
 
 
-def _precision_hint(value, names: tuple[str, ...]) -> str | None:
-    """A hint when the reader's output has less precision than the float64 inputs (torch.zeros is float32)."""
+def _precision_hint(value, names: tuple[str, ...], error: float = 0.0) -> str | None:
+    """A hint when the reader's output has less precision than the float64 inputs (torch.zeros is float32), or
+    is float64 but wrong by float32's rounding (``error`` below 1e-6): an intermediate tensor was float32."""
     items = (value,) if len(names) == 1 else value
     low = [n for n, i in zip(names, items, strict=False) if isinstance(i, torch.Tensor) and i.dtype in LOW_PRECISION]
     if not low:
+        if error < 1e-6:
+            return (
+                "the answer agrees to about 7 digits, float32's rounding: some tensor on the way is float32"
+                " (F.one_hot(...).float(), torch.zeros(n, k) without a dtype). Build every new tensor with the"
+                " inputs' dtype (x.new_zeros(...), .to(x.dtype))."
+            )
         return None
     return (
         f"{', '.join(low)} is {items[names.index(low[0])].dtype} while the inputs are float64: create new tensors with"
@@ -248,7 +255,7 @@ def _describe(args: tuple, names: list[str] | None = None) -> str:
         elif isinstance(a, torch.Generator | list | tuple | dict):
             continue
         elif callable(a):
-            parts.append("f")
+            parts.append(names[index] if names and index < len(names) else "f")
             continue
         if len(parts) > before and label:
             parts[-1] = label + parts[-1]
@@ -297,6 +304,18 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
                         "two calls with generators in the same state gave different results: draw every random"
                         " number from the generator argument"
                     )
+                reseeded = tuple(
+                    torch.Generator().manual_seed(int(a.initial_seed()) + 1_000_003)
+                    if isinstance(a, torch.Generator)
+                    else a
+                    for a in args
+                )
+                other = _as_outputs(_call(fn, reseeded), exercise.outputs)
+                if all(a.shape == b.shape and torch.equal(a, b) for a, b in zip(got, other, strict=True)):
+                    raise _Failure(
+                        "a generator with another seed gave the same result: the samples must come from the"
+                        " generator argument (a fixed grid such as torch.logspace is not random)"
+                    )
                 rows = exercise.statistics(got, args)
                 for label, value, expected, allowed in rows:
                     if not abs(value - expected) <= allowed:
@@ -338,19 +357,20 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
                         mistake,
                     )
                     if mistake is None:
-                        report.hint = _precision_hint(raw, exercise.outputs)
+                        report.hint = _precision_hint(raw, exercise.outputs, error)
                     return report
             details.append(f"{where}: " + ", ".join(line))
     except NotImplementedError:
         return Report(name, False, NOT_IMPLEMENTED, [f"implement {exercise.signature}"])
     except _Failure as failure:
         mistake = _failing_mistake(exercise, cases, str(failure))
-        return _failed(name, str(failure), details, mistake)
+        where = f"case {number} ({_describe(args, None if exercise.wrap else parameters(exercise))})"
+        return _failed(name, f"{failure}, in {where}.", details, mistake)
     return Report(name, True, f"all {len(cases)} cases agree with the reference.", details)
 
 
 def _without_line(message: str) -> str:
-    return re.sub(r" \(line \d+[^)]*\)$", "", message)
+    return re.sub(r" \(line \d+(?:: .*)?\)$", "", message, flags=re.DOTALL)
 
 
 def _failing_mistake(exercise: Exercise, cases: list[tuple], message: str) -> Mistake | None:
@@ -370,8 +390,9 @@ def _failing_mistake(exercise: Exercise, cases: list[tuple], message: str) -> Mi
 
 def _statistical_mistake(exercise: Exercise, args: tuple, rows) -> Mistake | None:
     """The known mistake whose statistics agree with the reader's up to the first one that fails, that one
-    included: within the allowances, or 5% of the value (a mistake drawn in float64 and an answer drawn in
-    float32 differ a little). The statistics after it are left out: their allowances assume the right answer."""
+    included: within the allowances, or within 5% of their distance from the expected value (a mistake drawn in
+    float64 and an answer drawn in float32 differ a little). A mistake that passes the statistic the answer fails
+    is not the answer's. The statistics after it are left out: their allowances assume the right answer."""
     failing = next(i for i, (_, value, expected, allowed) in enumerate(rows) if not abs(value - expected) <= allowed)
     for mistake in exercise.mistakes:
         try:
@@ -379,8 +400,11 @@ def _statistical_mistake(exercise: Exercise, args: tuple, rows) -> Mistake | Non
             theirs = exercise.statistics(wrong, args)
         except Exception:  # noqa: BLE001
             continue
+        _, value, expected, allowed = theirs[failing]
+        if abs(value - expected) <= allowed:  # the mistake passes the statistic the answer fails: not this one
+            continue
         if all(
-            abs(b[1] - a[1]) <= max(a[3], b[3], 0.05 * max(abs(a[1]), abs(b[1])))
+            abs(b[1] - a[1]) <= max(a[3], b[3], 0.05 * max(abs(a[1] - a[2]), abs(b[1] - b[2])))
             for a, b in zip(rows[: failing + 1], theirs, strict=False)
         ):
             return mistake
@@ -410,14 +434,23 @@ def _adam(w, dw, m, v, t, lr, beta1, beta2, eps):
 
 
 def _optimizer_cases(generator, with_step: bool) -> list[tuple]:
+    """Varied hyperparameters, so that an answer with the defaults written in cannot pass; Adam's last case has
+    a large ε, where ε under the square root or no ε at all is far from the reference."""
     cases = []
-    for shape, t in (((5,), 1), ((3, 4), 2), ((2, 3, 5), 10)):
-        w, dw = _randn(generator, *shape), _randn(generator, *shape)
-        if with_step:
+    if with_step:
+        for shape, t, lr, beta1, beta2, eps in (
+            ((5,), 1, 1e-2, 0.9, 0.999, 1e-8),
+            ((3, 4), 2, 3e-3, 0.8, 0.99, 1e-8),
+            ((2, 3, 5), 10, 1e-2, 0.9, 0.999, 1e-8),
+            ((4, 3), 3, 1e-2, 0.9, 0.999, 1e-1),
+        ):
+            w, dw = _randn(generator, *shape), _randn(generator, *shape)
             m, v = 0.1 * _randn(generator, *shape), 0.01 * _randn(generator, *shape).abs()
-            cases.append((w, dw, m, v, t, 1e-2, 0.9, 0.999, 1e-8))
-        else:
-            cases.append((w, dw, 0.1 * _randn(generator, *shape), 1e-2, 0.9))
+            cases.append((w, dw, m, v, t, lr, beta1, beta2, eps))
+    else:
+        for shape, lr, momentum in (((5,), 1e-2, 0.9), ((3, 4), 0.1, 0.5), ((2, 3, 5), 3e-3, 0.99)):
+            w, dw = _randn(generator, *shape), _randn(generator, *shape)
+            cases.append((w, dw, 0.1 * _randn(generator, *shape), lr, momentum))
     return cases
 
 
@@ -446,6 +479,15 @@ def _conv2d_no_bias(x, weight, bias, stride, padding):
 
 def _conv2d_no_padding(x, weight, bias, stride, padding):
     return F.conv2d(x, weight, bias, stride=stride)
+
+
+def _conv2d_no_stride(x, weight, bias, stride, padding):  # windows at (i, j), not (i·stride, j·stride)
+    size = _conv2d_reference(x, weight, bias, stride, padding).shape
+    return F.conv2d(x, weight, bias, padding=padding)[:, :, : size[2], : size[3]]
+
+
+def _conv2d_width_padded(x, weight, bias, stride, padding):  # F.pad(x, (p, p)): the last dimension only
+    return F.conv2d(F.pad(x, (padding, padding)), weight, bias, stride=stride)
 
 
 def _pool_cases(generator) -> list[tuple]:
@@ -502,7 +544,30 @@ def _no_half(f, x, h):
     return 2 * _numerical_gradient(f, x, h)
 
 
+def _old_value_as_view(f, x, h):  # CS231n's NumPy loop ported literally: in torch, x[i] is a view
+    grad = torch.zeros_like(x)
+    flat, out = x.view(-1), grad.view(-1)
+    for i in range(flat.numel()):
+        old = flat[i]
+        flat[i] = old + h
+        plus = float(f(x))
+        flat[i] = old - h
+        minus = float(f(x))
+        flat[i] = old
+        out[i] = (plus - minus) / (2 * h)
+    return grad
+
+
 def _smooth_functions(generator) -> list[tuple]:
+    """Three smooth functions and points where no entry of the gradient is near 0 (redrawn until so): relative
+    error per entry is what the check measures, and a centred difference of an entry near 0 is mostly rounding."""
+    while True:
+        cases = _smooth_function_draw(generator)
+        if all(_analytic_gradient(f, x, h).abs().min() > 1e-2 for f, x, h in cases):
+            return cases
+
+
+def _smooth_function_draw(generator) -> list[tuple]:
     a = _randn(generator, 4, 3)
     b = _randn(generator, 5)
 
@@ -642,9 +707,9 @@ def _bn_forward_rows(x, gamma, beta, eps):  # statistics over the features: Laye
 
 def _bn_cases(generator) -> list[tuple]:
     cases = []
-    for n, d in ((8, 5), (3, 7), (16, 1)):
+    for (n, d), eps in (((8, 5), 0.1), ((3, 7), 1e-5), ((16, 1), 1e-3)):  # ε varies: use the argument
         x = 2 + 3 * _randn(generator, n, d)
-        cases.append((x, 1 + 0.5 * _randn(generator, d), _randn(generator, d), 1e-5))
+        cases.append((x, 1 + 0.5 * _randn(generator, d), _randn(generator, d), eps))
     return cases
 
 
@@ -722,10 +787,18 @@ def _dropout_statistics(outputs, args) -> list[tuple]:
     n = x.numel()
     kept_scale = (y[~dropped] / x[~dropped]) if (~dropped).any() else torch.zeros(1)
     spread = (kept_scale.max() - kept_scale.min()).item()
+    rows, columns = x.shape
+    row_ratio = (dropped.double().mean(1).var() / (p * (1 - p) / columns)).item()
     return [
         ("fraction dropped", dropped.double().mean().item(), p, STANDARD_ERRORS * math.sqrt(p * (1 - p) / n)),
         ("scale of the kept entries", kept_scale.mean().item(), 1 / (1 - p), 1e-9),
         ("spread of that scale", spread, 0.0, 1e-9),
+        (
+            "variance of the fraction dropped per row, in units of p(1 − p)/columns",
+            row_ratio,
+            1.0,
+            8 * math.sqrt(2 / (rows - 1)),
+        ),
     ]
 
 
@@ -760,15 +833,14 @@ def _gd_cases(generator) -> list[tuple]:
 # chapter 04: the sigmoid's local gradient
 
 
-def _sigmoid_backward(dout, z):
-    s = torch.sigmoid(z)
-    return dout * s * (1 - s)
+def _sigmoid_backward(dout, z):  # σ(z)·σ(−z) = σ(z)(1 − σ(z)) without the cancellation in 1 − σ(z) for large z
+    return dout * torch.sigmoid(z) * torch.sigmoid(-z)
 
 
 def _sigmoid_cases(generator) -> list[tuple]:
     return [
         (_randn(generator, 4, 5), 3 * _randn(generator, 4, 5)),
-        (_randn(generator, 7), torch.tensor([-50.0, -3, 0, 1e-3, 2, 20, 50], dtype=torch.float64)),
+        (_randn(generator, 7), torch.tensor([-50.0, -3, 0, 1e-3, 2, 10, 50], dtype=torch.float64)),
     ]
 
 
@@ -785,7 +857,14 @@ def _with_weights(build):
         mine = list(model.parameters())
         shapes = [tuple(p.shape) for p in mine]
         if shapes != [tuple(p.shape) for p in params]:
-            raise _Failure(f"the parameters have shapes {shapes}, expected {[tuple(p.shape) for p in params]}")
+            expected = [tuple(p.shape) for p in params]
+            if not shapes:
+                raise _Failure(
+                    f"the module has no parameters, expected {len(expected)} of shapes {expected}: create the layers"
+                    " in __init__ (self.fc1 = nn.Linear(...)); a layer made in forward is not registered and gets new"
+                    " weights at every call"
+                )
+            raise _Failure(f"the parameters have shapes {shapes}, expected {expected} (in the order they are created)")
         with torch.no_grad():
             for p, value in zip(mine, params, strict=True):
                 p.copy_(value)
@@ -911,6 +990,11 @@ EXERCISES: dict[str, Exercise] = {
                     "return x0 and each of the `steps` iterates after it: steps + 1 rows.",
                     lambda grad, x0, lr, steps: _gradient_descent(grad, x0, lr, steps)[1:],
                 ),
+                Mistake(
+                    "every row is the same tensor: x was updated in place and stored without a copy",
+                    "append x.clone(), or write x = x − lr·grad(x), which makes a new tensor.",
+                    lambda grad, x0, lr, steps: _gradient_descent(grad, x0, lr, steps)[-1].expand(steps + 1, -1),
+                ),
             ),
         ),
         Exercise(
@@ -936,6 +1020,16 @@ EXERCISES: dict[str, Exercise] = {
                     "momentum and learning rate swapped",
                     "μ multiplies the old velocity, lr the gradient.",
                     lambda w, dw, v, lr, mu: _sgd_momentum(w, dw, v, mu, lr),
+                ),
+                Mistake(
+                    "the lecture's sign convention (v ← μv + lr·dw, w ← w − v)",
+                    "here the velocity points downhill: v ← μv − lr·dw, then w ← w + v.",
+                    lambda w, dw, v, lr, mu: (w - (mu * v + lr * dw), mu * v + lr * dw),
+                ),
+                Mistake(
+                    "PyTorch's momentum buffer (v ← μv + dw, w ← w − lr·v)",
+                    "here the velocity carries the learning rate and the sign: v ← μv − lr·dw, then w ← w + v.",
+                    lambda w, dw, v, lr, mu: (w - lr * (mu * v + dw), mu * v + dw),
                 ),
             ),
         ),
@@ -967,6 +1061,19 @@ EXERCISES: dict[str, Exercise] = {
                     "t is the number of the step being taken, starting at 1: divide by 1 − βᵗ.",
                     lambda w, dw, m, v, t, lr, b1, b2, eps: _adam_variant(w, dw, m, v, t + 1, lr, b1, b2, eps),
                 ),
+                Mistake(
+                    "ε under the square root: √(v̂ + ε)",
+                    "ε is added after the root: lr · m̂ / (√v̂ + ε).",
+                    lambda w, dw, m, v, t, lr, b1, b2, eps: _adam_variant(
+                        w, dw, m, v, t, lr, b1, b2, eps, eps_inside=True
+                    ),
+                ),
+                Mistake(
+                    "the bias-corrected averages returned as m_next and v_next",
+                    "return the running averages m and v themselves: m̂ and v̂ only make the step, and the next step"
+                    " corrects again.",
+                    lambda w, dw, m, v, t, lr, b1, b2, eps: _adam_corrected_state(w, dw, m, v, t, lr, b1, b2, eps),
+                ),
             ),
         ),
         Exercise(
@@ -989,6 +1096,17 @@ EXERCISES: dict[str, Exercise] = {
                     "pad H and W with `padding` zeros on each side before sliding the filters.",
                     _conv2d_no_padding,
                 ),
+                Mistake(
+                    "the windows do not move by the stride (they start at i, j, not i·stride, j·stride)",
+                    "output (i, j) reads the window whose top-left corner is (i·stride, j·stride) of the padded input.",
+                    _conv2d_no_stride,
+                ),
+                Mistake(
+                    "only the width is padded (F.pad(x, (p, p)))",
+                    "F.pad's tuple names the last dimension first, (left, right, top, bottom): pad H and W, four"
+                    " numbers.",
+                    _conv2d_width_padded,
+                ),
             ),
         ),
         Exercise(
@@ -1009,6 +1127,16 @@ EXERCISES: dict[str, Exercise] = {
                     "the stride is ignored (windows at every position)",
                     "move the window by `stride` pixels, not by 1.",
                     lambda x, k, s: F.max_pool2d(x, k, 1),
+                ),
+                Mistake(
+                    "the windows move by kernel_size, not by stride",
+                    "the stride need not equal the window's size: window (i, j) starts at (i·stride, j·stride).",
+                    lambda x, k, s: F.max_pool2d(x, k, k),
+                ),
+                Mistake(
+                    "a last window that sticks out of the input is kept",
+                    "drop it: ⌊(n − k)/s⌋ + 1 windows along a side of n pixels (PyTorch's ceil_mode=False).",
+                    lambda x, k, s: F.max_pool2d(x, k, s, ceil_mode=True),
                 ),
             ),
         ),
@@ -1033,6 +1161,12 @@ EXERCISES: dict[str, Exercise] = {
                     "put x[i] back to its old value before the next entry: the later differences are taken at a"
                     " shifted point.",
                     _not_restored,
+                ),
+                Mistake(
+                    "the old value kept as a view (old = x[i]), so it moved with x",
+                    "in PyTorch x[i] is a view of x: keep the number, old = x[i].item(). With a view, f(x − h·e_i)"
+                    " is evaluated at x itself, and you get half a forward difference.",
+                    _old_value_as_view,
                 ),
             ),
             unchanged=(1,),
@@ -1080,12 +1214,12 @@ EXERCISES: dict[str, Exercise] = {
             statistics=_xavier_statistics,
             mistakes=(
                 Mistake(
-                    "He's variance 2/fan_in",
+                    "He's variance 2/fan_in (the ReLU rule of the next section)",
                     "Xavier averages the two fans: variance 2 / (fan_in + fan_out).",
                     _xavier_with_variance(lambda i, o: 2 / i),
                 ),
                 Mistake(
-                    "LeCun's variance 1/fan_in",
+                    "the forward rule's variance 1/fan_in (LeCun's)",
                     "that keeps the forward pass alone; Xavier compromises between fan_in and fan_out.",
                     _xavier_with_variance(lambda i, o: 1 / i),
                 ),
@@ -1098,6 +1232,11 @@ EXERCISES: dict[str, Exercise] = {
                     "the standard deviation set to 2/(fan_in + fan_out)",
                     "multiply standard normals by the square root of the variance.",
                     _xavier_with_variance(lambda i, o: (2 / (i + o)) ** 2),
+                ),
+                Mistake(
+                    "the arithmetic mean of 1/fan_in and 1/fan_out (the slides' averaged form)",
+                    "Glorot's compromise is the harmonic mean, 2/(fan_in + fan_out), smaller whenever the fans differ.",
+                    _xavier_with_variance(lambda i, o: (1 / i + 1 / o) / 2),
                 ),
                 Mistake(
                     "uniform weights, not normal",
@@ -1151,6 +1290,16 @@ EXERCISES: dict[str, Exercise] = {
                     "average over the batch, dimension 0: one mean and variance per feature.",
                     _bn_forward_rows,
                 ),
+                Mistake(
+                    "ε left out",
+                    "add ε to the variance under the square root: it keeps a column with (nearly) no spread finite.",
+                    lambda x, g, b, eps: _bn_forward(x, g, b, 0.0),
+                ),
+                Mistake(
+                    "one mean and one variance for the whole batch",
+                    "one per feature: x.mean(0) and the variance over dimension 0, not x.mean().",
+                    lambda x, g, b, eps: g * (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + eps) + b,
+                ),
             ),
         ),
         Exercise(
@@ -1174,6 +1323,22 @@ EXERCISES: dict[str, Exercise] = {
                     "σ² depends on every x too: subtract x̂·mean(dout·x̂) as well.",
                     _bn_backward_no_variance_path,
                 ),
+                Mistake(
+                    "dx is missing the factor γ",
+                    "y = γx̂ + β, so the gradient reaching x̂ is γ·dout.",
+                    lambda d, x, g, eps: (
+                        _bn_backward(d, x, torch.ones_like(g), eps)[0],
+                        *_bn_backward(d, x, g, eps)[1:],
+                    ),
+                ),
+                Mistake(
+                    "dgamma and dbeta averaged over the batch, not summed",
+                    "every example's y depends on γ and β: their gradients add up over the batch (a sum over"
+                    " dimension 0).",
+                    lambda d, x, g, eps: (lambda dx, dg, db: (dx, dg / len(x), db / len(x)))(
+                        *_bn_backward(d, x, g, eps)
+                    ),
+                ),
             ),
         ),
         Exercise(
@@ -1194,6 +1359,16 @@ EXERCISES: dict[str, Exercise] = {
                     "ReLU applied to the scores as well",
                     "the scores are the last layer's raw output: no ReLU after @ w2.",
                     lambda x, w1, w2: torch.relu(_two_layer_forward(x, w1, w2)),
+                ),
+                Mistake(
+                    "the images are not flattened",
+                    "a matrix product multiplies the last dimension: reshape x to (N, D) first, one row per example.",
+                    lambda x, w1, w2: torch.relu(x @ w1) @ w2,
+                ),
+                Mistake(
+                    "softmax applied to the scores",
+                    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+                    lambda x, w1, w2: torch.softmax(_two_layer_forward(x, w1, w2), dim=1),
                 ),
             ),
         ),
@@ -1223,6 +1398,11 @@ EXERCISES: dict[str, Exercise] = {
                     "the images are not flattened",
                     "a Linear layer multiplies the last dimension: flatten each image first (torch.nn.Flatten()).",
                     lambda i, h, c: torch.nn.Sequential(torch.nn.Linear(i, h), torch.nn.ReLU(), torch.nn.Linear(h, c)),
+                ),
+                Mistake(
+                    "softmax applied to the scores",
+                    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+                    lambda i, h, c: torch.nn.Sequential(_two_layer_module(i, h, c), torch.nn.Softmax(dim=1)),
                 ),
             ),
         ),
@@ -1263,6 +1443,50 @@ EXERCISES: dict[str, Exercise] = {
                         *[m for k, m in enumerate(_convnet_sequential(c0, c1, c2, n, s)) if k != 3]
                     ),
                 ),
+                Mistake(
+                    "the padding is missing",
+                    "padding 2 for the 5×5 filters and 1 for the 3×3 ones keep the grid at size × size, which the"
+                    " linear layer expects.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        torch.nn.Conv2d(c0, c1, 5),
+                        torch.nn.ReLU(),
+                        torch.nn.Conv2d(c1, c2, 3),
+                        torch.nn.ReLU(),
+                        torch.nn.Flatten(),
+                        torch.nn.Linear(c2 * s * s, n),
+                    ),
+                ),
+                Mistake(
+                    "the second convolution's padding is missing",
+                    "padding 1 keeps a 3×3 convolution's grid at size × size, which the linear layer expects.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        *[
+                            torch.nn.Conv2d(c1, c2, 3) if k == 2 else m
+                            for k, m in enumerate(_convnet_sequential(c0, c1, c2, n, s))
+                        ]
+                    ),
+                ),
+                Mistake(
+                    "the feature maps are not flattened",
+                    "put nn.Flatten() before the linear layer: it turns (N, C, H, W) into (N, C·H·W).",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        *[m for k, m in enumerate(_convnet_sequential(c0, c1, c2, n, s)) if k != 4]
+                    ),
+                ),
+                Mistake(
+                    "the linear layer's size is fixed for 32×32 images",
+                    "compute its input size from the arguments: channel_2 * size * size.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        *list(_convnet_sequential(c0, c1, c2, n, s))[:-1], torch.nn.Linear(c2 * 32 * 32, n)
+                    ),
+                ),
+                Mistake(
+                    "softmax applied to the scores",
+                    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        _convnet_sequential(c0, c1, c2, n, s), torch.nn.Softmax(dim=1)
+                    ),
+                ),
             ),
         ),
         Exercise(
@@ -1284,6 +1508,14 @@ EXERCISES: dict[str, Exercise] = {
                     "the exponents are log10(low) and log10(high).",
                     lambda low, high, n, g: torch.clamp(
                         10 ** (low + (high - low) * torch.rand(n, generator=g, dtype=torch.float64)), min=1e-300
+                    ),
+                ),
+                Mistake(
+                    "two bases mixed: log10 for the bounds, exp to undo it",
+                    "undo a logarithm with its own base: exp after log, 10 ** after log10.",
+                    lambda low, high, n, g: torch.exp(
+                        math.log10(low)
+                        + (math.log10(high) - math.log10(low)) * torch.rand(n, generator=g, dtype=torch.float64)
                     ),
                 ),
             ),
@@ -1310,8 +1542,33 @@ EXERCISES: dict[str, Exercise] = {
                 ),
                 Mistake(
                     "the gradient of the unsmoothed loss",
-                    "with the smoothed target q the gradient is (softmax(s) − q)/N, not (softmax(s) − one_hot(y))/N.",
+                    "the output error is the softmax minus the target, and the target here is the smoothed q, not"
+                    " one_hot(y).",
                     lambda scores, y, eps: (_label_smoothing(scores, y, eps)[0], _softmax_cross_entropy(scores, y)[1]),
+                ),
+                Mistake(
+                    "loss averaged over the classes as well (divided by N·K)",
+                    "sum q·log p over the K classes of each image, then average over the N images.",
+                    lambda scores, y, eps: (
+                        _label_smoothing(scores, y, eps)[0] / scores.shape[1],
+                        _label_smoothing(scores, y, eps)[1],
+                    ),
+                ),
+                Mistake(
+                    "the gradient is not divided by N",
+                    "the loss is a mean over the N images, so its gradient carries 1/N too.",
+                    lambda scores, y, eps: (
+                        _label_smoothing(scores, y, eps)[0],
+                        _label_smoothing(scores, y, eps)[1] * len(y),
+                    ),
+                ),
+                Mistake(
+                    "the gradient has the wrong sign",
+                    "raising the true class's score lowers the loss, so its entry of dscores must be negative.",
+                    lambda scores, y, eps: (
+                        _label_smoothing(scores, y, eps)[0],
+                        -_label_smoothing(scores, y, eps)[1],
+                    ),
                 ),
                 Mistake(
                     "no smoothing at all",
@@ -1346,11 +1603,18 @@ EXERCISES: dict[str, Exercise] = {
 NAMES: tuple[str, ...] = tuple(EXERCISES)
 
 
-def _adam_variant(w, dw, m, v, t, lr, beta1, beta2, eps, root: bool = True):
+def _adam_variant(w, dw, m, v, t, lr, beta1, beta2, eps, root: bool = True, eps_inside: bool = False):
     m = beta1 * m + (1 - beta1) * dw
     v = beta2 * v + (1 - beta2) * dw**2
     v_hat = v / (1 - beta2**t)
+    if eps_inside:
+        return w - lr * (m / (1 - beta1**t)) / torch.sqrt(v_hat + eps), m, v
     return w - lr * (m / (1 - beta1**t)) / ((torch.sqrt(v_hat) if root else v_hat) + eps), m, v
+
+
+def _adam_corrected_state(w, dw, m, v, t, lr, beta1, beta2, eps):
+    w_next, m, v = _adam(w, dw, m, v, t, lr, beta1, beta2, eps)
+    return w_next, m / (1 - beta1**t), v / (1 - beta2**t)
 
 
 def describe(name: str) -> str:
