@@ -1417,9 +1417,23 @@ EXERCISES: dict[str, Exercise] = {
             wrap=_with_weights,
             mistakes=(
                 Mistake(
-                    "the padding is missing",
-                    "padding 2 for the 5×5 filters and 1 for the 3×3 ones keep the image size, which the last layer"
-                    " expects.",
+                    "the paddings are missing, and the linear layer shrunk to match",
+                    "without padding the grid shrinks by 4, then 2 pixels; this ConvNet keeps it at size × size with"
+                    " padding 2 for the 5×5 filters and 1 for the 3×3 ones, so the linear layer has"
+                    " channel_2 · size · size inputs.",
+                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
+                        torch.nn.Conv2d(c0, c1, 5),
+                        torch.nn.ReLU(),
+                        torch.nn.Conv2d(c1, c2, 3),
+                        torch.nn.ReLU(),
+                        torch.nn.Flatten(),
+                        torch.nn.Linear(c2 * (s - 6) * (s - 6), n),
+                    ),
+                ),
+                Mistake(
+                    "the second convolution's padding is missing, and the linear layer shrunk to match",
+                    "padding 1 keeps a 3×3 convolution's grid at size × size: the linear layer then has"
+                    " channel_2 · size · size inputs.",
                     lambda c0, c1, c2, n, s: torch.nn.Sequential(
                         torch.nn.Conv2d(c0, c1, 5, padding=2),
                         torch.nn.ReLU(),
