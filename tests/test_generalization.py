@@ -383,3 +383,12 @@ def test_committed_results_match_the_code():
     standard = generalization.BUDGETS["standard"]
     assert meta["budget"] == json.loads(json.dumps(dataclasses.asdict(standard))), f"{path} predates the budget"
     assert meta["complete"] and generalization.complete(records, standard)
+
+
+def test_the_network_is_channels_last_and_computes_what_a_contiguous_copy_does():
+    net = generalization.network(TINY)
+    assert net.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    plain = generalization.network(TINY).to(memory_format=torch.contiguous_format)
+    plain.load_state_dict(net.state_dict())
+    x = torch.randn(4, 3, 32, 32)
+    torch.testing.assert_close(net(x), plain(x), rtol=1e-5, atol=1e-5)

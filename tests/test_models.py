@@ -184,3 +184,24 @@ def test_small_cnn_shapes_and_norm_placement():
     assert all(conv.bias is not None and not conv.bias.any() for conv in (after.conv1, after.conv2))
     assert models.count_parameters(after) - models.count_parameters(before) == 4 + 8
     assert models.count_parameters(plain) == models.count_parameters(before) - 2 * (4 + 8) + (4 + 8)
+
+
+def test_small_cnn_is_channels_last_and_computes_what_a_contiguous_copy_does():
+    from dlfoundations import batchnorm
+
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 16, 16)
+    for norm in (None, torch.nn.BatchNorm2d, batchnorm.BatchNorm):
+        net = models.small_cnn((4, 8), norm_layer=norm, size=16)
+        assert net.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+        assert not net.conv1.weight.is_contiguous()
+        hidden = net[:3](x)
+        assert hidden.is_contiguous(memory_format=torch.channels_last)  # NHWC weights: NHWC activations
+        plain = models.small_cnn((4, 8), norm_layer=norm, size=16).to(memory_format=torch.contiguous_format)
+        plain.load_state_dict(net.state_dict())
+        assert plain.conv1.weight.is_contiguous()
+        for model in (net, plain):
+            model.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), torch.arange(8) % 10).backward()
+        torch.testing.assert_close(net(x), plain(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(net.conv1.weight.grad, plain.conv1.weight.grad, rtol=1e-4, atol=1e-5)

@@ -269,6 +269,10 @@ def small_cnn(channels=(16, 32), norm_layer=None, norm_after_relu: bool = False,
     threshold). With the norm after the ReLU the convolution keeps its bias, which is then the
     ReLU's only learnable threshold, so both placements can shift where each ReLU cuts off. Biases
     start at zero.
+
+    The weights are stored ``channels_last`` (NHWC): on a CPU, a training step of this network then
+    takes 1.3–1.6× less time (``benchmarks/README.md``), with the same results up to rounding; inputs
+    need no conversion, since a convolution with NHWC weights returns NHWC activations.
     """
     layers = OrderedDict()
     previous = 3
@@ -286,7 +290,7 @@ def small_cnn(channels=(16, 32), norm_layer=None, norm_after_relu: bool = False,
     layers["flatten"] = torch.nn.Flatten()
     side = size // 2 ** len(channels)
     layers["fc"] = torch.nn.Linear(previous * side * side, num_classes)
-    return kaiming_init_(torch.nn.Sequential(layers))
+    return kaiming_init_(torch.nn.Sequential(layers)).to(memory_format=torch.channels_last)
 
 
 # --------------------------------------------------------------------------- LeNet-5
