@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
+# make test: pytest workers (pytest-xdist), each test file and each notebook on one of them
+TEST_JOBS ?= 2
 
 .PHONY: book pdf test test-slow test-latest constraints check-html venv plain data lint clean
 
@@ -16,12 +18,14 @@ book: $(STAMP) data
 	@if [ -z "$$CI" ]; then $(PY) -m webbrowser -t "file://$(CURDIR)/_build/html/index.html" >/dev/null 2>&1 || true; fi
 
 ## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile;
-## the kernels without myst-nb, as in Colab, and on a pretend Apple MPS device without float64: tests/kernel_site)
+## the kernels without myst-nb, as in Colab, and on a pretend Apple MPS device without float64: tests/kernel_site),
+## TEST_JOBS at a time (default 2)
 test: $(STAMP)
 	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
-	DLF_PROFILE=quick $(PY) -m pytest --nbval-lax --nbval-current-env --without-myst-nb --emulate-mps --durations=5
+	DLF_PROFILE=quick $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile --nbval-lax --nbval-current-env --without-myst-nb \
+		--emulate-mps --durations=5
 
 ## make test-slow: the minutes-long tests; .ci/run runs them
 test-slow: $(STAMP)

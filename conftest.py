@@ -27,6 +27,10 @@ def pytest_configure(config):
     # tests/test_results.py checks the refusal itself with this unset
     os.environ["DLF_ALLOW_DIRTY"] = "1"
     config.addinivalue_line("markers", "slow: minutes long; run with --run-slow")
+    # under pytest-xdist (make test runs two workers), each worker and the kernels it starts share the cores
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // int(workers)))
     # kernels started by nbval inherit the environment; this process keeps its own sys.path
     if config.getoption("--without-myst-nb"):
         os.environ["DLF_BLOCK_MYST_NB"] = "1"
