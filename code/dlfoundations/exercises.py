@@ -502,11 +502,13 @@ def _pool_cases(generator) -> list[tuple]:
 # chapter 03: gradients
 
 
-def _numerical_gradient(f, x, h):
+def _numerical_gradient(f, x, h, old_as_view: bool = False):
+    """Centred differences, x changed in place entry by entry and restored. ``old_as_view``: the mistake of a
+    literal port of CS231n's NumPy loop, where ``old = x[i]`` is a view of x and moves with it."""
     grad = torch.zeros_like(x)
     flat, out = x.view(-1), grad.view(-1)
     for i in range(flat.numel()):
-        old = flat[i].item()
+        old = flat[i] if old_as_view else flat[i].item()
         flat[i] = old + h
         plus = float(f(x))
         flat[i] = old - h
@@ -545,17 +547,7 @@ def _no_half(f, x, h):
 
 
 def _old_value_as_view(f, x, h):  # CS231n's NumPy loop ported literally: in torch, x[i] is a view
-    grad = torch.zeros_like(x)
-    flat, out = x.view(-1), grad.view(-1)
-    for i in range(flat.numel()):
-        old = flat[i]
-        flat[i] = old + h
-        plus = float(f(x))
-        flat[i] = old - h
-        minus = float(f(x))
-        flat[i] = old
-        out[i] = (plus - minus) / (2 * h)
-    return grad
+    return _numerical_gradient(f, x, h, old_as_view=True)
 
 
 def _smooth_functions(generator) -> list[tuple]:
@@ -891,6 +883,24 @@ def _convnet_sequential(in_channel, channel_1, channel_2, num_classes, size):
         torch.nn.Flatten(),
         torch.nn.Linear(channel_2 * size * size, num_classes),
     )
+
+
+def _convnet_padded(pad1: int, pad2: int, shrink: bool):
+    """The ConvNet with other paddings; its linear layer sized for the grid they leave (``shrink``) or for
+    size × size."""
+
+    def build(c0, c1, c2, n, s):
+        side = s - (4 - 2 * pad1) - (2 - 2 * pad2) if shrink else s
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(c0, c1, 5, padding=pad1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(c1, c2, 3, padding=pad2),
+            torch.nn.ReLU(),
+            torch.nn.Flatten(),
+            torch.nn.Linear(c2 * side * side, n),
+        )
+
+    return build
 
 
 def _network_cases(build, sizes_list, input_shape):
@@ -1421,27 +1431,13 @@ EXERCISES: dict[str, Exercise] = {
                     "without padding the grid shrinks by 4, then 2 pixels; this ConvNet keeps it at size × size with"
                     " padding 2 for the 5×5 filters and 1 for the 3×3 ones, so the linear layer has"
                     " channel_2 · size · size inputs.",
-                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
-                        torch.nn.Conv2d(c0, c1, 5),
-                        torch.nn.ReLU(),
-                        torch.nn.Conv2d(c1, c2, 3),
-                        torch.nn.ReLU(),
-                        torch.nn.Flatten(),
-                        torch.nn.Linear(c2 * (s - 6) * (s - 6), n),
-                    ),
+                    _convnet_padded(0, 0, shrink=True),
                 ),
                 Mistake(
                     "the second convolution's padding is missing, and the linear layer shrunk to match",
                     "padding 1 keeps a 3×3 convolution's grid at size × size: the linear layer then has"
                     " channel_2 · size · size inputs.",
-                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
-                        torch.nn.Conv2d(c0, c1, 5, padding=2),
-                        torch.nn.ReLU(),
-                        torch.nn.Conv2d(c1, c2, 3, padding=0),
-                        torch.nn.ReLU(),
-                        torch.nn.Flatten(),
-                        torch.nn.Linear(c2 * (s - 2) * (s - 2), n),
-                    ),
+                    _convnet_padded(2, 0, shrink=True),
                 ),
                 Mistake(
                     "a ReLU after the last layer",
@@ -1461,24 +1457,12 @@ EXERCISES: dict[str, Exercise] = {
                     "the padding is missing",
                     "padding 2 for the 5×5 filters and 1 for the 3×3 ones keep the grid at size × size, which the"
                     " linear layer expects.",
-                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
-                        torch.nn.Conv2d(c0, c1, 5),
-                        torch.nn.ReLU(),
-                        torch.nn.Conv2d(c1, c2, 3),
-                        torch.nn.ReLU(),
-                        torch.nn.Flatten(),
-                        torch.nn.Linear(c2 * s * s, n),
-                    ),
+                    _convnet_padded(0, 0, shrink=False),
                 ),
                 Mistake(
                     "the second convolution's padding is missing",
                     "padding 1 keeps a 3×3 convolution's grid at size × size, which the linear layer expects.",
-                    lambda c0, c1, c2, n, s: torch.nn.Sequential(
-                        *[
-                            torch.nn.Conv2d(c1, c2, 3) if k == 2 else m
-                            for k, m in enumerate(_convnet_sequential(c0, c1, c2, n, s))
-                        ]
-                    ),
+                    _convnet_padded(2, 0, shrink=False),
                 ),
                 Mistake(
                     "the feature maps are not flattened",
