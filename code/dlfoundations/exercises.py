@@ -952,6 +952,23 @@ def _log_uniform_statistics(outputs, args) -> list[tuple]:
 # chapter 11: label smoothing
 
 
+def _rescaled(reference, loss=lambda scores, y: 1, grad=lambda scores, y: 1):
+    """A mistake of a (loss, dscores) exercise: the reference's loss and gradient times the factors that
+    ``loss(scores, y)`` and ``grad(scores, y)`` give."""
+
+    def wrong(scores, y, *rest):
+        value, dscores = reference(scores, y, *rest)
+        return value * loss(scores, y), dscores * grad(scores, y)
+
+    return wrong
+
+
+_SOFTMAX_ON_SCORES = (  # the name and hint of one mistake of every network exercise
+    "softmax applied to the scores",
+    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+)
+
+
 def _label_smoothing(scores, y, smoothing):
     scores = scores.clone().requires_grad_(True)
     loss = F.cross_entropy(scores, y, label_smoothing=smoothing)
@@ -1376,8 +1393,7 @@ EXERCISES: dict[str, Exercise] = {
                     lambda x, w1, w2: torch.relu(x @ w1) @ w2,
                 ),
                 Mistake(
-                    "softmax applied to the scores",
-                    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+                    *_SOFTMAX_ON_SCORES,
                     lambda x, w1, w2: torch.softmax(_two_layer_forward(x, w1, w2), dim=1),
                 ),
             ),
@@ -1410,8 +1426,7 @@ EXERCISES: dict[str, Exercise] = {
                     lambda i, h, c: torch.nn.Sequential(torch.nn.Linear(i, h), torch.nn.ReLU(), torch.nn.Linear(h, c)),
                 ),
                 Mistake(
-                    "softmax applied to the scores",
-                    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+                    *_SOFTMAX_ON_SCORES,
                     lambda i, h, c: torch.nn.Sequential(_two_layer_module(i, h, c), torch.nn.Softmax(dim=1)),
                 ),
             ),
@@ -1479,8 +1494,7 @@ EXERCISES: dict[str, Exercise] = {
                     ),
                 ),
                 Mistake(
-                    "softmax applied to the scores",
-                    "return the raw scores: the loss (F.cross_entropy) applies the softmax itself.",
+                    *_SOFTMAX_ON_SCORES,
                     lambda c0, c1, c2, n, s: torch.nn.Sequential(
                         _convnet_sequential(c0, c1, c2, n, s), torch.nn.Softmax(dim=1)
                     ),
@@ -1547,26 +1561,17 @@ EXERCISES: dict[str, Exercise] = {
                 Mistake(
                     "loss averaged over the classes as well (divided by N·K)",
                     "sum q·log p over the K classes of each image, then average over the N images.",
-                    lambda scores, y, eps: (
-                        _label_smoothing(scores, y, eps)[0] / scores.shape[1],
-                        _label_smoothing(scores, y, eps)[1],
-                    ),
+                    _rescaled(_label_smoothing, loss=lambda scores, y: 1 / scores.shape[1]),
                 ),
                 Mistake(
                     "the gradient is not divided by N",
                     "the loss is a mean over the N images, so its gradient carries 1/N too.",
-                    lambda scores, y, eps: (
-                        _label_smoothing(scores, y, eps)[0],
-                        _label_smoothing(scores, y, eps)[1] * len(y),
-                    ),
+                    _rescaled(_label_smoothing, grad=lambda scores, y: len(y)),
                 ),
                 Mistake(
                     "the gradient has the wrong sign",
                     "raising the true class's score lowers the loss, so its entry of dscores must be negative.",
-                    lambda scores, y, eps: (
-                        _label_smoothing(scores, y, eps)[0],
-                        -_label_smoothing(scores, y, eps)[1],
-                    ),
+                    _rescaled(_label_smoothing, grad=lambda scores, y: -1),
                 ),
                 Mistake(
                     "no smoothing at all",
