@@ -72,7 +72,7 @@ def test_the_benchmark_compares_both_allocators_on_a_training_step(tmp_path):
 
     script = Path(__file__).parents[1] / "benchmarks" / "allocator.py"
     out = tmp_path / "allocator.json"
-    subprocess.run([sys.executable, str(script), "--steps", "2", "--only", "fc", "--out", str(out)], check=True)
+    subprocess.run([sys.executable, str(script), "--steps", "3", "--only", "fc", "--out", str(out)], check=True)
     (row,) = json.loads(out.read_text())["rows"]
     assert "DLF_MALLOC=off" in row["glibc"]["allocator"] and "reused" in row["tuned"]["allocator"]
     assert row["tuned"]["faults_per_step"] < row["glibc"]["faults_per_step"] / 20
