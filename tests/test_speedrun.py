@@ -389,6 +389,8 @@ def test_results_round_trip(tmp_path):
     assert abs(loaded["tta_accuracy_mean"] - mean) < 1e-12 and loaded["meta"]["compile_seconds"] == 1.5
     table = speedrun.results_table(tmp_path)
     assert "speedrun-test.json" in table and "| float32 |" in table
+    header, _, row = (line.strip("|").split(" | ") for line in table.splitlines()[:3])
+    assert row[header.index("epochs")] == "1"
     assert json.loads(path.read_text())["kind"] == "speedrun"
     path.write_text("{}")
     with pytest.raises(ValueError, match="not a results file"):
@@ -727,3 +729,37 @@ def test_load_results_gives_older_runs_the_threads_of_the_command_that_added_the
     meta["appended"] = []  # two runs, one save: which threads the older run had is unknown
     path = results.write(tmp_path / "s.json", speedrun.KIND, runs, meta)
     assert [r.get("threads") for r in speedrun.load_results(path)["runs"]] == [None, 1]
+
+
+def test_training_lengths_pairs_each_length_with_the_previous_one_by_seed(tmp_path):
+    """Chapter 11's epochs exercise: files of one recipe at several lengths become rows, shortest first, with
+    the gain over the previous length paired by seed and its rate per extra second."""
+
+    def save(name, epochs, accuracies, seconds, **changes):
+        cfg = dataclasses.replace(SMALL, epochs=epochs, **changes)
+        runs = [
+            speedrun.Result(seed, a - 0.02, a, s, epochs, 10)
+            for seed, a, s in zip((0, 1, 2), accuracies, seconds, strict=True)
+        ]
+        return speedrun.save_results(tmp_path / name, cfg, runs, "cpu", None, "x", allow_dirty=True)
+
+    long = save("b.json", 2.0, (0.60, 0.64, 0.62), (20.0, 22.0, 24.0))
+    short = save("a.json", 1.0, (0.50, 0.55, 0.60), (10.0, 11.0, 12.0))
+    first, second = speedrun.training_lengths([long, short])
+    assert (first["epochs"], second["epochs"]) == (1.0, 2.0) and second["seeds"] == [0, 1, 2]
+    assert "gain_tta" not in first and first["tta_mean"] == pytest.approx(0.55)
+    assert second["gain_tta"] == pytest.approx((10 + 9 + 2) / 3)  # points, seed by seed
+    assert second["gain_one"] == pytest.approx(second["gain_tta"])
+    assert second["extra_seconds"] == pytest.approx(11.0) and second["from_epochs"] == 1.0
+    assert second["per_second"] == pytest.approx(7 / 11)
+    other = save("c.json", 3.0, (0.6, 0.6, 0.6), (1.0, 1.0, 1.0), label_smoothing=0.0)
+    with pytest.raises(results.ResultsFileError, match="another recipe"):
+        speedrun.training_lengths([short, other])
+    cfg = dataclasses.replace(SMALL, epochs=4.0)
+    lonely = speedrun.save_results(
+        tmp_path / "d.json", cfg, [speedrun.Result(5, 0.5, 0.5, 1.0, 4.0, 10)], "cpu", None, "x", allow_dirty=True
+    )
+    with pytest.raises(results.ResultsFileError, match="different seeds"):
+        speedrun.training_lengths([short, lonely])
+    with pytest.raises(ValueError, match="at least two"):
+        speedrun.training_lengths([short])

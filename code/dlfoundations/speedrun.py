@@ -609,8 +609,63 @@ def paired_cost(reference_path, other_path, confidence: float = 0.95) -> dict:
     }
 
 
+def training_lengths(paths) -> list[dict]:
+    """Runs of the same recipe at several lengths (one results file per number of epochs), shortest first.
+
+    The files must hold the same configuration but for ``epochs``, and the same seeds, so that each length is
+    compared with the previous one seed by seed. Each row has the length's ``epochs``, ``seeds``, the mean and
+    standard deviation over seeds of the six-view and one-view test accuracy (``tta_mean``, ``tta_std``,
+    ``one_mean``, ``one_std``, fractions) and of the ``seconds``; from the second row on, ``extra_seconds`` (mean)
+    ``from_epochs`` (the previous length), ``gain_tta`` / ``gain_one``, the mean paired gain over the previous length in points, and ``per_second``,
+    the six-view gain per extra second.
+    """
+    from . import results
+
+    loaded = sorted(({**load_results(path), "path": Path(path)} for path in paths), key=lambda f: f["config"]["epochs"])
+    if len(loaded) < 2:
+        raise ValueError("training_lengths needs the files of at least two lengths")
+    first = loaded[0]
+    rows: list[dict] = []
+    for payload in loaded:
+        if not same_config({**payload["config"], "epochs": first["config"]["epochs"]}, stored_config(first["config"])):
+            raise results.ResultsFileError(
+                f"{payload['path'].name} ran another recipe than {first['path'].name}, not only another number "
+                "of epochs; rerun it with the same options but --epochs"
+            )
+        by_seed = {r["seed"]: r for r in payload["runs"]}
+        row = {
+            "epochs": payload["config"]["epochs"],
+            "seeds": sorted(by_seed),
+            "by_seed": by_seed,
+            "tta_mean": payload["tta_accuracy_mean"],
+            "tta_std": payload["tta_accuracy_std"],
+            "one_mean": payload["accuracy_mean"],
+            "one_std": payload["accuracy_std"],
+            "seconds_mean": payload["seconds_mean"],
+            "seconds_std": payload["seconds_std"],
+            "meta": payload["meta"],
+            "path": payload["path"],
+        }
+        if rows:
+            before = rows[-1]
+            if row["seeds"] != before["seeds"]:
+                raise results.ResultsFileError(
+                    f"the {before['epochs']:g}- and {row['epochs']:g}-epoch files hold different seeds "
+                    f"({before['seeds']} and {row['seeds']}); run the missing seeds with --first-seed"
+                )
+            pairs = [(before["by_seed"][s], by_seed[s]) for s in row["seeds"]]
+            row["from_epochs"] = before["epochs"]
+            row["extra_seconds"] = statistics.fmean(b["seconds"] - a["seconds"] for a, b in pairs)
+            row["gain_tta"] = statistics.fmean(100 * (b["tta_accuracy"] - a["tta_accuracy"]) for a, b in pairs)
+            row["gain_one"] = statistics.fmean(100 * (b["accuracy"] - a["accuracy"]) for a, b in pairs)
+            row["per_second"] = row["gain_tta"] / row["extra_seconds"]
+        rows.append(row)
+    return rows
+
+
 def results_table(directory=None) -> str | None:
-    """Markdown table of every ``"speedrun"`` results file in ``directory`` (default ``results/``); None if none."""
+    """Markdown table of every ``"speedrun"`` results file in ``directory`` (default ``results/``), one row per
+    file with its epochs (the recipe's full length, or a length of chapter 11's epochs exercise); None if none."""
     from . import results
     from .book import markdown_table
 
@@ -628,6 +683,7 @@ def results_table(directory=None) -> str | None:
                 r["timed_threads"] or meta.get("threads", ""),
                 len(runs),
                 ", ".join(f"{n:,}" for n in images),
+                f"{r['config']['epochs']:g}",
                 f"{100 * r['tta_accuracy_mean']:.2f}"
                 + (f" ± {100 * r['tta_accuracy_std']:.2f}" if len(runs) > 1 else ""),
                 f"{100 * r['accuracy_mean']:.2f}",
@@ -643,6 +699,7 @@ def results_table(directory=None) -> str | None:
         "threads (timed runs)",
         "seeds",
         "training images",
+        "epochs",
         "test accuracy (%)",
         "one view (%)",
         "seconds (runs with those threads)",
