@@ -195,6 +195,12 @@ def test_choose_stop_rule_reads_validation_curves_only():
     ]
     assert [r["val"] for r in rows] == [0.40, 0.45, 0.40, 0.40]
     assert generalization.choose_stop_rule(records, b) == generalization.StopRule("accuracy", 3)
+    # a tie goes to the longer patience (it watched more epochs), then to accuracy before loss
+    b = dataclasses.replace(TINY, patience=(1, 2, 4))
+    curves = {"val_acc": [0.30, 0.40, 0.38, 0.37, 0.36, 0.35], "val_loss": [2.0, 1.8, 1.9, 2.0, 2.1, 2.2]}
+    records = [{**selection_record(generalization.BASELINE, 0.35, 0.1), "curves": curves}]
+    assert len({r["val"] for r in generalization.stop_rule_rows(records, b)}) == 1  # all six rules tie
+    assert generalization.choose_stop_rule(records, b) == generalization.StopRule("accuracy", 4)
 
 
 def test_the_study_chooses_on_validation_and_tests_only_the_choice(tiny_study):
