@@ -763,3 +763,22 @@ def test_training_lengths_pairs_each_length_with_the_previous_one_by_seed(tmp_pa
         speedrun.training_lengths([short, lonely])
     with pytest.raises(ValueError, match="at least two"):
         speedrun.training_lengths([short])
+    again = save("e.json", 1.0, (0.5, 0.5, 0.5), (1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="both hold 1 epochs"):
+        speedrun.training_lengths([short, again, long])
+    bigger = speedrun.save_results(
+        tmp_path / "f.json",
+        dataclasses.replace(SMALL, epochs=3.0),
+        [speedrun.Result(seed, 0.7, 0.7, 30.0, 3.0, 10, train_images=500) for seed in (0, 1, 2)],
+        "cpu",
+        None,
+        "x",
+        allow_dirty=True,
+    )
+    with pytest.raises(results.ResultsFileError, match="other data"):
+        speedrun.training_lengths([short, long, bigger])
+    elsewhere = save("g.json", 3.0, (0.7, 0.7, 0.7), (30.0, 30.0, 30.0))
+    elsewhere_meta, elsewhere_runs = results.read(elsewhere, speedrun.KIND)
+    results.write(elsewhere, speedrun.KIND, elsewhere_runs, {**elsewhere_meta, "data": "y"})
+    with pytest.raises(results.ResultsFileError, match="other data"):
+        speedrun.training_lengths([short, long, elsewhere])

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import functools
 import math
+import re
 import statistics
 import time
 from pathlib import Path
@@ -612,12 +613,14 @@ def paired_cost(reference_path, other_path, confidence: float = 0.95) -> dict:
 def training_lengths(paths) -> list[dict]:
     """Runs of the same recipe at several lengths (one results file per number of epochs), shortest first.
 
-    The files must hold the same configuration but for ``epochs``, and the same seeds, so that each length is
-    compared with the previous one seed by seed. Each row has the length's ``epochs``, ``seeds``, the mean and
-    standard deviation over seeds of the six-view and one-view test accuracy (``tta_mean``, ``tta_std``,
-    ``one_mean``, ``one_std``, fractions) and of the ``seconds``; from the second row on, ``extra_seconds`` (mean)
-    ``from_epochs`` (the previous length), ``gain_tta`` / ``gain_one``, the mean paired gain over the previous length in points, and ``per_second``,
-    the six-view gain per extra second.
+    The files must hold the same configuration but for ``epochs``, the same training-set size and data, and the
+    same seeds, so that each length is compared with the previous one seed by seed. Each row has the length's
+    ``epochs``, ``seeds``, ``by_seed`` (each seed's run), the mean and standard deviation over seeds of the
+    six-view and one-view test accuracy (``tta_mean``, ``tta_std``, ``one_mean``, ``one_std``, fractions) and of
+    the ``seconds`` (``seconds_mean``, ``seconds_std``), its file's ``meta`` and ``path``. From the second row on
+    it also has ``from_epochs`` (the previous length), ``extra_seconds`` (the mean paired difference in
+    seconds), ``gain_tta`` and ``gain_one`` (the mean paired gain in test accuracy over the previous length, in
+    points) and ``per_second`` (``gain_tta / extra_seconds``, points per second).
     """
     from . import results
 
@@ -627,10 +630,22 @@ def training_lengths(paths) -> list[dict]:
     first = loaded[0]
     rows: list[dict] = []
     for payload in loaded:
+        name = payload["path"].name
         if not same_config({**payload["config"], "epochs": first["config"]["epochs"]}, stored_config(first["config"])):
             raise results.ResultsFileError(
-                f"{payload['path'].name} ran another recipe than {first['path'].name}, not only another number "
+                f"{name} ran another recipe than {first['path'].name}, not only another number "
                 "of epochs; rerun it with the same options but --epochs"
+            )
+        images = {r.get("train_images") for r in [*first["runs"], *payload["runs"]]}
+        data = {results.portable(f["meta"].get("data") or "") for f in (first, payload)}
+        if len(images) > 1 or len(data) > 1:
+            raise results.ResultsFileError(
+                f"{name} and {first['path'].name} trained on other data (training images {sorted(images, key=str)},"
+                f" data {sorted(data)}); rerun it with the same --profile and data"
+            )
+        if rows and payload["config"]["epochs"] == rows[-1]["epochs"]:
+            raise ValueError(
+                f"{rows[-1]['path'].name} and {name} both hold {rows[-1]['epochs']:g} epochs; pass one file per length"
             )
         by_seed = {r["seed"]: r for r in payload["runs"]}
         row = {
@@ -669,10 +684,11 @@ def results_table(directory=None) -> str | None:
     from . import results
     from .book import markdown_table
 
-    files = results.available(directory or results.RESULTS_DIR, KIND)
+    loaded = [(path, load_results(path)) for path in results.available(directory or results.RESULTS_DIR, KIND)]
+    # by name, numbers compared as numbers: the files of one recipe at several lengths in order of length
+    loaded.sort(key=lambda item: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", item[0].name)])
     rows = []
-    for path in files:
-        r = load_results(path)
+    for path, r in loaded:
         meta, runs = r["meta"], r["runs"]
         images = sorted({run.get("train_images", 0) for run in runs})
         rows.append(
