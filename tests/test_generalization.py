@@ -257,7 +257,11 @@ def test_comparison_pairs_seeds_and_marks_clear_differences(tiny_study):
         diffs = [t - b for t, b in zip(r["test"], none["test"], strict=True)]
         assert r["difference"] == pytest.approx(sum(diffs) / len(diffs))
     table = generalization.comparison_table(rows)
-    assert table.count("\n") == len(rows) + 1 and "(stopped)" in table
+    assert table.count("\n") == len(rows) + 1
+    early = rows[list(generalization.COMPARED).index("early stopping")]
+    runs = generalization.select(tiny_study, "test", "none")
+    assert early["stopped"] == sum(r["early"]["epochs"] < r["epochs"] for r in runs)
+    assert f"({early['stopped']} of {TINY.test_seeds} stopped early)" in table
     # a made-up difference of 5 ± 0.1 points over 5 seeds is clear, one of 0.1 ± 5 is not
     ref = {s: 0.5 for s in range(5)}
     big = generalization.paired({s: 0.55 + 0.001 * (-1) ** s for s in range(5)}, ref)

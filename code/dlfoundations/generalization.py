@@ -921,7 +921,8 @@ def paired(values: dict[int, float], reference: dict[int, float]) -> dict:
 def comparison(records: list[dict], alpha: float = 0.05) -> list[dict]:
     """One row per technique of :data:`COMPARED`: its chosen setting, per-seed train/val/test accuracy of the test
     runs, and the paired difference in test accuracy from the baseline of the same seed. ``clear`` marks the
-    differences that survive Holm's correction over the rows at family-wise level ``alpha``."""
+    differences that survive Holm's correction over the rows at family-wise level ``alpha``; ``stopped`` counts the
+    early-stopping runs that its rule ended before their last epoch (0 for the other rows)."""
     from .speedrun import holm
 
     base = {r["seed"]: r for r in select(records, "test", "none")}
@@ -951,6 +952,8 @@ def comparison(records: list[dict], alpha: float = 0.05) -> list[dict]:
                 "test": [r["test"] for r in runs],
                 "gap": [r["train"] - r["test"] for r in runs],
                 "epochs": [r["early"]["epochs"] if name == "early stopping" else r["epochs"] for r in runs],
+                # early stopping: how many runs it ended before their last epoch (the others trained them all)
+                "stopped": sum(r["early"]["epochs"] < r["epochs"] for r in runs) if name == "early stopping" else 0,
                 **paired({r["seed"]: r["test"] for r in runs}, {s: r["test"] for s, r in base.items()}),
                 "clear": False,
             }
@@ -967,7 +970,8 @@ def _points(value: float) -> str:
 
 def comparison_table(rows: list[dict]) -> str:
     """Markdown for :func:`comparison`: accuracies as mean ± std over the test seeds, the paired difference from
-    the baseline (± its standard error) and a ``*`` where it survives the Holm-corrected paired t-test."""
+    the baseline (± its standard error) and a ``*`` where it survives the Holm-corrected paired t-test; early
+    stopping's epochs are those it trained, with how many of its runs it ended before their last epoch."""
     from .book import markdown_table
     from .results import percent
 
@@ -995,7 +999,9 @@ def comparison_table(rows: list[dict]) -> str:
                 ""
                 if r["technique"] == "none"
                 else f"{100 * r['difference']:+.1f} ± {_points(r['stderr'])}" + (" *" if r["clear"] else ""),
-                f"{epochs:.1f} (stopped)" if r["technique"] == "early stopping" else f"{epochs:.0f}",
+                f"{epochs:.1f} ({r['stopped']} of {len(r['epochs'])} stopped early)"
+                if r["technique"] == "early stopping"
+                else f"{epochs:.0f}",
             ]
         )
     return markdown_table(header, body)
