@@ -782,3 +782,14 @@ def test_training_lengths_pairs_each_length_with_the_previous_one_by_seed(tmp_pa
     results.write(elsewhere, speedrun.KIND, elsewhere_runs, {**elsewhere_meta, "data": "y"})
     with pytest.raises(results.ResultsFileError, match="other data"):
         speedrun.training_lengths([short, long, elsewhere])
+
+
+def test_runs_profile_ignores_only_the_speed_fields_and_what_it_is_told():
+    stored = speedrun.json_ready(dataclasses.asdict(speedrun.profile_config("standard")))
+    assert speedrun.runs_profile(stored, "standard")
+    assert speedrun.runs_profile({**stored, "compile": True, "half": False}, "standard")  # speed only
+    assert not speedrun.runs_profile({**stored, "epochs": 7.0}, "standard")
+    assert speedrun.runs_profile({**stored, "epochs": 7.0}, "standard", ignore=["epochs"])
+    assert not speedrun.runs_profile(stored, "full")
+    older = {k: v for k, v in stored.items() if k != "label_smoothing"}  # a field the file predates: its default
+    assert speedrun.runs_profile(older, "standard")

@@ -552,6 +552,17 @@ def same_config(stored: dict | None, cfg: Config) -> bool:
     return {**defaults, **stored} == json_ready(dataclasses.asdict(cfg))
 
 
+def runs_profile(stored: dict, profile: str, ignore=()) -> bool:
+    """Whether a results file's ``config`` is the recipe of run profile ``profile``: the fields that only set how
+    fast a device runs it (:data:`SPEED_ONLY`) and those named in ``ignore`` aside; a field the file predates
+    counts as its default, as in :func:`same_config`."""
+    skip = {*SPEED_ONLY, *ignore}
+    defaults = json_ready(dataclasses.asdict(Config()))
+    ran = {k: v for k, v in {**defaults, **stored}.items() if k not in skip}
+    recipe = json_ready(dataclasses.asdict(profile_config(profile)))
+    return ran == {k: v for k, v in recipe.items() if k not in skip}
+
+
 def load_results(path) -> dict:
     """A results file written by :func:`save_results`: meta, config and runs, with mean/std summaries added."""
     from . import results
@@ -684,11 +695,12 @@ def results_table(directory=None) -> str | None:
     from . import results
     from .book import markdown_table
 
-    loaded = [(path, load_results(path)) for path in results.available(directory or results.RESULTS_DIR, KIND)]
+    files = results.available(directory or results.RESULTS_DIR, KIND)
     # by name, numbers compared as numbers: the files of one recipe at several lengths in order of length
-    loaded.sort(key=lambda item: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", item[0].name)])
+    files.sort(key=lambda path: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)])
     rows = []
-    for path, r in loaded:
+    for path in files:
+        r = load_results(path)
         meta, runs = r["meta"], r["runs"]
         images = sorted({run.get("train_images", 0) for run in runs})
         rows.append(
