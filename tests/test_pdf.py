@@ -116,7 +116,8 @@ def test_no_formula_is_left_as_tex(book):
                 prose = re.sub(r"`[^`]*`", "", "".join(cell["source"]))
                 sources |= {m.strip() for m in re.findall(r"\$\$?([^$]+)\$\$?", prose) if "\\" in m}
     assert len(sources) > 100
-    raw = [s for s in sources if len(s) > 8 and re.sub(r"\s+", " ", s) in text]
+    # a code cell prints a formula of its strings with the backslash doubled (`"$\\lambda =$"`): not prose
+    raw = [s for s in sources if len(s) > 8 and re.search(r"(?<!\\)" + re.escape(re.sub(r"\s+", " ", s)), text)]
     assert not raw, raw[:5]
     assert "\\frac{" not in text.replace("\\\\frac", "")
 
