@@ -253,6 +253,11 @@ def test_messages_for_crashes_shapes_overflows_and_a_missing_generator():
     assert "a generator with another seed gave the same result" in check("log_uniform", _log_uniform_grid).verdict
     report = check("two_layer_forward", lambda x, w1, w2: torch.relu(x @ w1.T) @ w2)
     assert "raised RuntimeError" in report.verdict and "in case 1 (x 4×3×2×2" in report.verdict
+    # the failing case's errors are labelled like the passing cases' before them
+    under_root = next(m for m in exercises.EXERCISES["adam"].mistakes if m.name.startswith("ε under"))
+    report = check("adam", under_root.implementation)  # fails in a case after others passed
+    failing = report.verdict.split(" in ")[1].split(" (")[0]
+    assert failing != "case 1" and report.details[-1].startswith(failing + ": "), (report.verdict, report.details)
     with pytest.raises(KeyError, match="sgd_momentum"):
         check("no such exercise", print)
 

@@ -353,7 +353,7 @@ def check(name: str, fn: Callable, *, seed: int = 0) -> Report:
                     report = _failed(
                         name,
                         f"{output} is wrong in {where}: relative error {error:.1e}, allowed {exercise.tolerance:.0e}.",
-                        details + [", ".join(line)],
+                        details + [f"case {number}: " + ", ".join(line)],
                         mistake,
                     )
                     if mistake is None:
@@ -725,6 +725,14 @@ def _bn_backward_no_variance_path(dout, x, gamma, eps):
     xhat = (x - x.mean(0)) / std
     dxhat = dout * gamma
     dx = (dxhat - dxhat.mean(0)) / std
+    return dx, (dout * xhat).sum(0), dout.sum(0)
+
+
+def _bn_backward_unbiased(dout, x, gamma, eps):
+    """The right formula with the unbiased variance (torch's default ``x.var(0)``, divided by N − 1)."""
+    std = torch.sqrt(x.var(0, unbiased=True) + eps)
+    xhat = (x - x.mean(0)) / std
+    dx = gamma / std * (dout - dout.mean(0) - xhat * (dout * xhat).mean(0))
     return dx, (dout * xhat).sum(0), dout.sum(0)
 
 
@@ -1349,6 +1357,12 @@ EXERCISES: dict[str, Exercise] = {
                     "the gradient through the batch variance is missing",
                     "σ² depends on every x too: subtract x̂·mean(dout·x̂) as well.",
                     _bn_backward_no_variance_path,
+                ),
+                Mistake(
+                    "the unbiased variance (divided by N − 1)",
+                    "the forward pass divides the variance by N (torch: x.var(0, unbiased=False)); its gradient"
+                    " uses that σ² too.",
+                    _bn_backward_unbiased,
                 ),
                 Mistake(
                     "dx is missing the factor γ",
