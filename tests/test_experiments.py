@@ -349,3 +349,58 @@ def test_a_cut_off_one_change_run_resumes_with_the_changes_it_lacks(quick_root, 
     reproduce.main(["--profile", "quick", "--only", "changes", "--seeds", "3", "--append", "--out", str(out)])
     assert trained == rest  # the finished change is not trained again
     assert [r.experiment for r in results.load(out)[1]] == [first, *rest]
+
+
+def test_stored_finalists_are_the_runs_finalists_would_train(tiny_root, monkeypatch, tmp_path):
+    """``experiments finalists`` stores every sampled configuration's finalist runs; read back, they give the
+    candidates, the pick and its test accuracies that training them gives (CPU runs are deterministic)."""
+    root, _ = tiny_root
+    monkeypatch.setenv("CIFAR10_ROOT", str(root))
+    monkeypatch.setenv("DLF_PROFILE", "quick")
+    tiny = dataclasses.replace(
+        experiments.TUNING["quick"],
+        search_images=100,
+        search_trials=4,
+        final_seeds=2,
+        fc_hidden=(8, 16),
+        wide_channels=(4, 2),
+        stored_finalists="finalists.json",
+    )
+    monkeypatch.setitem(experiments.TUNING, "quick", tiny)
+    out = tmp_path / "finalists.json"
+    assert (
+        experiments.main(
+            ["finalists", "--profile", "quick", "--threads", "1", "--test-images", "100", "--out", str(out)]
+        )
+        == out
+    )
+    assert results.kind_of(out) == experiments.FINALISTS_KIND
+    t = experiments.tuning("quick")
+    dataset = data.load_cifar10(device="cpu", profile="quick", num_train=200, num_test=100)
+    meta, stored = experiments.stored_finalists(t, dataset, tmp_path)
+    assert meta["tuning"]["search_images"] == 100 and meta["train_images"] == 100
+    sampled = {"fc": experiments.search_configs(t, "fc"), "conv": experiments.search_configs(t, "conv")}
+    assert len(stored) == len(sampled["fc"]) + len(sampled["conv"]) == 4 + 2
+    assert all(sorted(runs) == experiments.finalist_seeds(t) for runs in stored.values())
+    fields = ("experiment", "settings", "seeds", "val", "best_val", "train", "test", "best_checkpoint_test")
+    for kind, search_of in (("fc", experiments.fc_search), ("conv", experiments.conv_search)):
+        rows = search_of(dataset, t, verbose=False)
+        assert [{k: r[k] for k in sampled[kind][0]} for r in rows] != [] and len(rows) == len(sampled[kind])
+        (live, live_runs), live_candidates = experiments.finalists(dataset, t, rows, kind)
+        (read, read_runs), read_candidates = experiments.finalists(dataset, t, rows, kind, stored=stored)
+        assert all(r.state is not None for r in live_runs) and all(r.state is None for r in read_runs)
+        for (a, _), (b, _) in zip(live_candidates, read_candidates, strict=True):
+            assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+        assert read.experiment == live.experiment and None not in read.test  # the pick only is tested
+        assert [r.history.val_accuracies for r in read_runs] == [r.history.val_accuracies for r in live_runs]
+        assert [r.history.losses for r in read_runs] == [r.history.losses for r in live_runs]
+    # a file made at other sizes or from another seed is not read
+    assert experiments.stored_finalists(dataclasses.replace(t, seed=1), dataset, tmp_path) is None
+    assert experiments.stored_finalists(dataclasses.replace(t, search_epochs=2), dataset, tmp_path) is None
+    # a stored file that lacks a configuration: every candidate is trained
+    rows = experiments.fc_search(dataset, t, verbose=False)
+    top = {k: rows[0][k] for k in experiments.FC_GRID}
+    partial = {k: v for k, v in stored.items() if json.loads(k) != {"kind": "fc", **top}}
+    assert len(partial) == len(stored) - 1
+    _, candidates = experiments.finalists(dataset, t, rows, "fc", stored=partial)
+    assert all(r.state is not None for _, runs in candidates for r in runs)

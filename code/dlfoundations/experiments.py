@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -575,6 +577,9 @@ class Tuning:
     tuned_batch: int  # and batch size (peak learning rate 0.1 at 128, scaled linearly)
     chapter_tuned: tuple[int | None, int | None]  # (seeds, epochs) of it the chapter trains (None: as above)
     seed: int = 0  # the searches' seed; finalists use seed + 100, 101, ...
+    # a results file (kind FINALISTS_KIND) holding the finalist runs of every configuration the searches sample:
+    # the chapter reads them back instead of training them (None: it trains them)
+    stored_finalists: str | None = None
 
 
 TUNING: dict[str, Tuning] = {
@@ -583,7 +588,22 @@ TUNING: dict[str, Tuning] = {
     # a laptop CPU: a few trials of 2 epochs on 2,500 images; the chapter trains 2 epochs of the recipe and reads
     # its 10-epoch runs (3 seeds, about 27 minutes of training on one thread in results/standard-cpu-10.json)
     # from ``reproduce``'s committed results
-    "standard": Tuning("standard", 6, 2, 2_500, 3, (4000, 5000, 6000), (128, 64), (32, 64, 128), 1, 10, 128, (1, 2)),
+    # The finalists' 27 runs, longer than the searches on a CPU, are read from results/finalists-standard-cpu.json.
+    "standard": Tuning(
+        "standard",
+        6,
+        2,
+        2_500,
+        3,
+        (4000, 5000, 6000),
+        (128, 64),
+        (32, 64, 128),
+        1,
+        10,
+        128,
+        (1, 2),
+        stored_finalists="finalists-standard-cpu.json",
+    ),
     # a GPU: the report's size, every configuration of its grid for 10 epochs on 49,000 images
     "full": Tuning("full", 36, 10, 49_000, 5, (4000, 5000, 6000), (128, 64), (64, 128, 256), 2, 10, 128, (None, None)),
 }
@@ -608,7 +628,7 @@ def fc_search(dataset, t: Tuning, verbose: bool = True) -> list[dict]:
         run = fc_adam(small, c["hidden"], c["lr"], c["weight_decay"], t.search_epochs, t.seed, evaluate_test=False)
         return {"val": run.val, "best_val": run.best_val, "s/epoch": run.seconds_per_epoch}
 
-    return search.run(search.sample(fc_grid(t), search_trials(t, "fc"), t.seed), objective, verbose=verbose)
+    return search.run(search_configs(t, "fc"), objective, verbose=verbose)
 
 
 def fc_grid(t: Tuning) -> list[dict]:
@@ -626,8 +646,13 @@ def conv_search(dataset, t: Tuning, verbose: bool = True) -> list[dict]:
         )
         return {"val": run.val, "best_val": run.best_val, "s/epoch": run.seconds_per_epoch}
 
-    trials = search_trials(t, "conv")
-    return search.run(search.sample(search.grid(**CONV_GRID), trials, t.seed), objective, verbose=verbose)
+    return search.run(search_configs(t, "conv"), objective, verbose=verbose)
+
+
+def search_configs(t: Tuning, kind: str) -> list[dict]:
+    """The configurations a search of ``kind`` (``"fc"`` or ``"conv"``) tries: a sample drawn with ``t.seed``."""
+    grid = fc_grid(t) if kind == "fc" else search.grid(**CONV_GRID)
+    return search.sample(grid, search_trials(t, kind), t.seed)
 
 
 def search_trials(t: Tuning, kind: str) -> int:
@@ -653,11 +678,15 @@ def finalist_seeds(t: Tuning) -> list[int]:
     return [t.seed + FINALIST_SEED_BASE + i for i in range(t.final_seeds)]
 
 
-def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CONFIGS):
+def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CONFIGS, stored: dict | None = None):
     """Re-run the ``top`` best configurations of a search from :func:`finalist_seeds`; pick the best mean.
 
     ``kind`` is ``"fc"`` or ``"conv"``. The pick uses the mean final validation accuracy over the seeds, never
     test. Returns ``(record, runs)`` of the pick and the list of every candidate's ``(record, runs)``.
+
+    ``stored`` is :func:`stored_finalists`' runs: when it holds every seed of every candidate, the runs are read
+    from it instead of trained (the same runs, made by ``python -m dlfoundations.experiments finalists``), and
+    the pick's test accuracies are the ones measured then. Their runs keep no weights (``state`` is None).
     """
     names, finalist, network = {  # the grid, the re-run, and the network to test the pick's weights in
         "fc": (FC_GRID, fc_finalist, lambda c: models.sequential_two_layer_fc(c["hidden"])),
@@ -668,11 +697,101 @@ def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CO
         candidate = {name: row[name] for name in names}
         if candidate not in configs:
             configs.append(candidate)
-    candidates = [finalist(dataset, t, c, test=False) for c in configs[:top]]
+    configs = configs[:top]
+    seeds = finalist_seeds(t)
+    found = [(stored or {}).get(_config_key(kind, c), {}) for c in configs]
+    if all(set(seeds) <= runs.keys() for runs in found):  # read back, untested until picked
+        untested = [
+            {s: dataclasses.replace(runs[s], test=None, best_checkpoint_test=None) for s in seeds} for runs in found
+        ]
+        candidates = [
+            finalist(dataset, t, c, replay=runs.__getitem__) for c, runs in zip(configs, untested, strict=True)
+        ]
+    else:
+        found = None
+        candidates = [finalist(dataset, t, c, test=False) for c in configs]
     pick = max(candidates, key=lambda outcome: outcome[0].summary("val")[0])
     record, runs = pick
-    add_test(dataset, record, runs, network(record.settings).to(dataset.x_train.device))
+    if found is None:
+        add_test(dataset, record, runs, network(record.settings).to(dataset.x_train.device))
+    else:
+        tested = found[candidates.index(pick)]
+        for run in runs:
+            run.test, run.best_checkpoint_test = tested[run.seed].test, tested[run.seed].best_checkpoint_test
+        record.test = [r.test for r in runs]
+        record.best_checkpoint_test = [r.best_checkpoint_test for r in runs]
     return pick, candidates
+
+
+FINALISTS_KIND = (
+    "finalists"  # results files of chapter 10's finalist runs (python -m dlfoundations.experiments finalists)
+)
+# what a stored finalist run keeps of its training.History (not the weights)
+STORED_HISTORY = (
+    "losses",
+    "val_iterations",
+    "val_accuracies",
+    "train_accuracies",
+    "images",
+    "train_seconds",
+    "wall_seconds",
+    "epochs",
+)
+
+
+def _config_key(kind: str, config: dict) -> str:
+    return json.dumps({"kind": kind, **config}, sort_keys=True)
+
+
+def _tuning_fields(t: Tuning) -> dict:
+    """``t`` as the JSON of a results file holds it (tuples as lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(t)))
+
+
+def finalist_record(kind: str, config: dict, run: Run) -> dict:
+    """One stored finalist run: its configuration, its accuracies (test included) and its history without weights."""
+    fields = {k: getattr(run, k) for k in ("seed", "val", "best_val", "test", "best_checkpoint_test", "epochs")}
+    history = {k: getattr(run.history, k) for k in STORED_HISTORY}
+    return {
+        "kind": kind,
+        "config": dict(config),
+        **fields,
+        "seconds_per_epoch": run.seconds_per_epoch,
+        "threads": torch.get_num_threads(),
+        "history": history,
+    }
+
+
+def stored_finalists(t: Tuning, dataset, directory=None) -> tuple[dict, dict] | None:
+    """``(meta, runs)`` of ``t.stored_finalists`` if that file was made at ``t``'s sizes and seed on ``dataset``'s
+    numbers of validation and test images, else None. ``runs[key][seed]`` is a :class:`Run` (no weights), ``key``
+    a configuration of either search (what :func:`finalists` looks up)."""
+    from . import results
+
+    if t.stored_finalists is None:
+        return None
+    path = Path(directory or results.RESULTS_DIR) / t.stored_finalists
+    if not path.exists():
+        return None
+    meta, records = results.read(path, FINALISTS_KIND)
+    sizes = (len(dataset.y_val), len(dataset.y_test))
+    if meta.get("tuning") != _tuning_fields(t) or (meta.get("val_images"), meta.get("test_images")) != sizes:
+        return None
+    runs: dict[str, dict[int, Run]] = {}
+    for r in records:
+        history = training.History(**r["history"])
+        run = Run(
+            r["seed"],
+            r["val"],
+            r["best_val"],
+            r["test"],
+            r["best_checkpoint_test"],
+            r["seconds_per_epoch"],
+            r["epochs"],
+            history=history,
+        )
+        runs.setdefault(_config_key(r["kind"], r["config"]), {})[r["seed"]] = run
+    return meta, runs
 
 
 def add_test(dataset, record: Record, runs: list[Run], model: torch.nn.Module) -> None:
@@ -696,13 +815,17 @@ def conv_finalist_name(t: Tuning, best: dict) -> str:
     return f"wide ConvNet ({c1}, {c2}), Adam (lr {best['lr']:g}, wd {best['weight_decay']:g})"
 
 
-def fc_finalist(dataset, t: Tuning, best: dict, test: bool = True) -> tuple[Record, list[Run]]:
+def fc_finalist(dataset, t: Tuning, best: dict, test: bool = True, replay=None) -> tuple[Record, list[Run]]:
+    """``best`` trained from every finalist seed (or each seed's run read back by ``replay(seed)``)."""
     small = subset(dataset, t.search_images)
     return repeat(
         fc_finalist_name(best),
         "10",
-        lambda seed: fc_adam(
-            small, best["hidden"], best["lr"], best["weight_decay"], t.search_epochs, seed, evaluate_test=test
+        replay
+        or (
+            lambda seed: fc_adam(
+                small, best["hidden"], best["lr"], best["weight_decay"], t.search_epochs, seed, evaluate_test=test
+            )
         ),
         finalist_seeds(t),
         small,
@@ -713,13 +836,17 @@ def fc_finalist(dataset, t: Tuning, best: dict, test: bool = True) -> tuple[Reco
     )
 
 
-def conv_finalist(dataset, t: Tuning, best: dict, test: bool = True) -> tuple[Record, list[Run]]:
+def conv_finalist(dataset, t: Tuning, best: dict, test: bool = True, replay=None) -> tuple[Record, list[Run]]:
+    """``best`` trained from every finalist seed (or each seed's run read back by ``replay(seed)``)."""
     small = subset(dataset, t.search_images)
     return repeat(
         conv_finalist_name(t, best),
         "10",
-        lambda seed: convnet_adam(
-            small, t.wide_channels, best["lr"], best["weight_decay"], t.search_epochs, seed, evaluate_test=test
+        replay
+        or (
+            lambda seed: convnet_adam(
+                small, t.wide_channels, best["lr"], best["weight_decay"], t.search_epochs, seed, evaluate_test=test
+            )
         ),
         finalist_seeds(t),
         small,
@@ -1124,7 +1251,65 @@ def lenet_main(argv: list[str] | None = None):
     return args.out
 
 
-COMMANDS = {"lenet": lenet_main}  # python -m dlfoundations.experiments COMMAND ...
+def finalists_main(argv: list[str] | None = None):
+    """``python -m dlfoundations.experiments finalists --profile standard --threads 1 --out
+    results/finalists-standard-cpu.json``: chapter 10's finalist runs for every configuration its two searches
+    sample (:func:`search_configs`), each from every finalist seed and tested, written after every configuration
+    as a results file of kind :data:`FINALISTS_KIND`. The chapter reads back the configurations its search ranks
+    highest, and shows the test accuracies of the one it picks only."""
+    import argparse
+    import time
+
+    from . import results
+
+    parser = argparse.ArgumentParser(
+        prog="python -m dlfoundations.experiments finalists", description=finalists_main.__doc__
+    )
+    parser.add_argument("--profile", choices=sorted(TUNING), required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the results file to write")
+    parser.add_argument("--resume", action="store_true", help="keep the configurations --out holds, train the rest")
+    parser.add_argument("--threads", type=int, help="torch threads (1 avoids oversubscribing a shared CPU)")
+    parser.add_argument("--test-images", type=int, help="default: the profile's (the chapter reads only that size)")
+    results.add_allow_dirty(parser)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    t = tuning(args.profile)
+    device = config.device()
+    try:  # before any data is loaded: a run from uncommitted code stops at once
+        meta = results.metadata(device, allow_dirty=args.allow_dirty or None)
+    except results.DirtyTreeError as error:
+        raise SystemExit(f"experiments finalists: {error}") from None
+    # the searches and their finalists train on the first t.search_images training images only
+    dataset = data.load_cifar10(
+        device=device, profile=args.profile, num_train=t.search_images, num_test=args.test_images
+    )
+    config.describe(dataset.source, args.profile, device)
+    meta.update(profile=args.profile, data=dataset.source, tuning=_tuning_fields(t))
+    meta.update(train_images=t.search_images, val_images=len(dataset.y_val), test_images=len(dataset.y_test))
+    records: list[dict] = []
+    if args.resume and args.out.exists():
+        old_meta, records = results.read(args.out, FINALISTS_KIND)
+        if old_meta.get("tuning") != meta["tuning"]:
+            raise SystemExit(f"experiments finalists: {args.out} was made at other sizes; choose another --out")
+        results.carry_over(meta, old_meta)
+    done = {_config_key(r["kind"], r["config"]) for r in records}
+    start = time.perf_counter() - meta.get("seconds", 0.0)
+    for kind, finalist in (("fc", fc_finalist), ("conv", conv_finalist)):
+        for c in search_configs(t, kind):
+            if _config_key(kind, c) in done:
+                continue
+            _, runs = finalist(dataset, t, c, test=True)
+            records += [finalist_record(kind, c, run) for run in runs]
+            meta["seconds"] = round(time.perf_counter() - start, 1)
+            results.write(args.out, FINALISTS_KIND, records, meta)
+            vals = ", ".join(f"{100 * r.val:.1f}%" for r in runs)
+            print(f"{kind} {c}: val {vals} ({meta['seconds']:.0f} s)", flush=True)
+    print(f"wrote {args.out}")
+    return args.out
+
+
+COMMANDS = {"lenet": lenet_main, "finalists": finalists_main}  # python -m dlfoundations.experiments COMMAND ...
 
 
 def main(argv: list[str] | None = None):
