@@ -303,3 +303,44 @@ def test_appending_keeps_the_earlier_commands_and_the_dropped_notes():
     assert [e["commit"] for e in meta["appended"]] == ["b" * 40, "a" * 40] and meta["dropped"] == old["dropped"]
     assert set(results.carry_over({}, old, ("date", "commit"))["appended"][-1]) == {"date", "commit"}
     assert "dropped" not in results.carry_over({}, {"commit": "a" * 40})
+
+
+def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
+    """A chapter's Replay: with DLF_RECORD=1 it trains and writes each run; then it reads them back, equal."""
+    from dlfoundations import training
+
+    trained = []
+
+    def train(seed):
+        trained.append(seed)
+        h = training.History(losses=[2.3, 1.5, float("inf")], val_iterations=[0, 2], val_accuracies=[0.1, 0.4 + seed])
+        h.epochs, h.train_seconds = 1, 0.5
+        return h
+
+    monkeypatch.setenv(results.RECORD_VARIABLE, "1")
+    recorder = results.Replay("99_demo", "standard", tmp_path)
+    first = [recorder(lambda s=s: train(s), seed=s, sizes=(16, 32)) for s in (0, 1)]
+    assert trained == [0, 1] and recorder.trained == 2 and recorder.read == 0
+    assert results.kind_of(recorder.path) == results.REPLAY_KIND and recorder.path.name == "replay-99_demo-standard.json"
+    meta, records = results.read(recorder.path, results.REPLAY_KIND)
+    assert meta["profile"] == "standard" and "DLF_RECORD=1" in meta["command"] and len(records) == 2
+    monkeypatch.delenv(results.RECORD_VARIABLE)
+    reader = results.Replay("99_demo", "standard", tmp_path)
+    again = [reader(lambda s=s: train(s), seed=s, sizes=[16, 32]) for s in (0, 1)]  # a tuple is stored as a list
+    assert trained == [0, 1] and reader.read == 2 and reader.trained == 0
+    assert again == first and isinstance(again[0], training.History) and again[0].seconds_per_epoch == 0.5
+    assert "read 2 of these runs back" in reader.describe() and "replay-99_demo-standard.json" in reader.describe()
+    # a run the file lacks is trained; another profile reads nothing
+    assert reader(lambda: train(2), seed=2, sizes=[16, 32]).val_accuracies == [0.1, 2.4] and trained[-1] == 2
+    assert "trained the other 1" in reader.describe()
+    other = results.Replay("99_demo", "quick", tmp_path)
+    other(lambda: train(0), seed=0, sizes=[16, 32])
+    assert other.read == 0 and "trained all 1" in other.describe()
+    # weights are not stored; recording refuses uncommitted code
+    with pytest.raises(TypeError, match="best_state"):
+        results._encode(training.History(best_state={"w": torch.zeros(1)}))
+    monkeypatch.setenv(results.RECORD_VARIABLE, "1")
+    monkeypatch.delenv(results.ALLOW_DIRTY_VARIABLE, raising=False)
+    monkeypatch.setattr(results, "git_commit", lambda: "0" * 40 + "+dirty")
+    with pytest.raises(results.DirtyTreeError):
+        results.Replay("99_demo", "standard", tmp_path)

@@ -611,3 +611,107 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --------------------------------------------------------------------------- runs a chapter reads back
+
+REPLAY_KIND = "replay"
+RECORD_VARIABLE = "DLF_RECORD"  # "1": a chapter's Replay trains every run and writes them into its file
+
+
+class Replay:
+    """Runs that a chapter reads back from a committed results file (kind ``replay``) instead of training them.
+
+    ``replay(train, **key)`` returns the run stored under ``key`` (a dict of plain values that fixes the run:
+    what is trained, its sizes, its seed) when ``results/replay-<notebook>-<profile>.json`` holds it, and
+    ``train()`` otherwise. A chapter that makes one ``Replay`` for the profile it runs in reads back the runs of
+    that profile's file and trains every run the file lacks (in another profile, every run). Executed with
+    ``DLF_RECORD=1`` from a clean commit (``DLF_PROFILE=standard DLF_RECORD=1 jupyter execute
+    chapters/<notebook>.ipynb``), the chapter trains every run and writes them, after each one, into that file.
+
+    A run is a number, a string, a list, a dict or a :class:`~dlfoundations.training.History` (its losses and
+    checks, without weights). :attr:`read` and :attr:`trained` count the runs of each origin.
+    """
+
+    def __init__(self, notebook: str, profile: str, directory=RESULTS_DIR, record: bool | None = None):
+        self.path = Path(directory) / f"replay-{notebook}-{profile}.json"
+        self.record = os.environ.get(RECORD_VARIABLE) == "1" if record is None else record
+        self.entries: dict[str, object] = {}
+        self.meta: dict | None = None
+        self.read = self.trained = 0
+        if self.record:  # raises DirtyTreeError for uncommitted code, before anything trains
+            from . import config
+
+            self.meta = metadata(config.device())
+            self.meta.update(
+                profile=profile,
+                notebook=notebook,
+                command=f"DLF_PROFILE={profile} {RECORD_VARIABLE}=1 jupyter execute chapters/{notebook}.ipynb",
+            )
+        elif self.path.exists():
+            self.meta, records = read(self.path, REPLAY_KIND)
+            self.entries = {self._key(r["key"]): r["run"] for r in records}
+
+    @staticmethod
+    def _key(key: dict) -> str:
+        return json.dumps(_encode(key), sort_keys=True)
+
+    def __call__(self, train, **key):
+        k = self._key(key)
+        if not self.record and k in self.entries:
+            self.read += 1
+            return _decode(self.entries[k])
+        run = train()
+        self.trained += 1
+        if self.record:
+            self.entries[k] = _encode(run)
+            records = [{"key": json.loads(k), "run": r} for k, r in self.entries.items()]
+            write(self.path, REPLAY_KIND, records, self.meta)
+        return run
+
+    def describe(self) -> str:
+        """Where this page's runs came from, in a Markdown sentence."""
+        if self.read == 0:
+            return f"This page trained all {self.trained} of these runs."
+        m = self.meta
+        where = f"commit `{str(m['commit'])[:7]}`, {m['device_name']} ({m['device']}), {m['threads']} thread(s)"
+        trained = f"; it trained the other {self.trained}" if self.trained else ""
+        return (
+            f"This page read {self.read} of these runs back from `results/{self.path.name}` ({where}, {m['date'][:10]})"
+            f", where the same code trained them with the same sizes and seeds{trained}."
+        )
+
+
+def _encode(value):
+    from . import training
+
+    if isinstance(value, training.History):
+        if value.best_state is not None:
+            raise TypeError("a History with weights (best_state) cannot be stored: set it to None first")
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name != "best_state"}
+        return {"History": _encode(fields)}
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": repr(value)}  # JSON has no inf or nan
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy and torch scalars
+        return _encode(value.item())
+    raise TypeError(f"a replayed run cannot hold a {type(value).__name__}")
+
+
+def _decode(value):
+    from . import training
+
+    if isinstance(value, dict):
+        if value.keys() == {"History"}:
+            return training.History(**_decode(value["History"]))
+        if value.keys() == {"float"}:
+            return float(value["float"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
