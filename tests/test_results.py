@@ -321,7 +321,8 @@ def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
     recorder = results.Replay("99_demo", "standard", tmp_path)
     first = [recorder(lambda s=s: train(s), seed=s, sizes=(16, 32)) for s in (0, 1)]
     assert trained == [0, 1] and recorder.trained == 2 and recorder.read == 0
-    assert results.kind_of(recorder.path) == results.REPLAY_KIND and recorder.path.name == "replay-99_demo-standard.json"
+    assert results.kind_of(recorder.path) == results.REPLAY_KIND
+    assert recorder.path.name == "replay-99_demo-standard.json"
     meta, records = results.read(recorder.path, results.REPLAY_KIND)
     assert meta["profile"] == "standard" and "DLF_RECORD=1" in meta["command"] and len(records) == 2
     monkeypatch.delenv(results.RECORD_VARIABLE)
