@@ -337,9 +337,18 @@ def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
     other = results.Replay("99_demo", "quick", tmp_path)
     other(lambda: train(0), seed=0, sizes=[16, 32])
     assert other.read == 0 and "trained all 1" in other.describe()
-    # weights are not stored; recording refuses uncommitted code
-    with pytest.raises(TypeError, match="best_state"):
-        results._encode(training.History(best_state={"w": torch.zeros(1)}))
+    # weights are never stored: a run read back has none, nor has one trained while recording
+    from dlfoundations import experiments
+
+    run = experiments.Run(3, 0.5, 0.6, None, None, 1.0, 2, history=train(0), state={"w": torch.zeros(1)})
+    run.history.best_state = {"w": torch.ones(1)}
+    back = results._decode(json.loads(json.dumps(results._encode(run))))
+    assert back.state is None and back.history.best_state is None and back.history.losses == run.history.losses
+    assert (back.seed, back.val, back.best_val, back.epochs) == (3, 0.5, 0.6, 2)
+    monkeypatch.setenv(results.RECORD_VARIABLE, "1")
+    assert results.Replay("99_other", "standard", tmp_path)(lambda: run, seed=3).state is None
+    monkeypatch.delenv(results.RECORD_VARIABLE)
+    # recording refuses uncommitted code
     monkeypatch.setenv(results.RECORD_VARIABLE, "1")
     monkeypatch.delenv(results.ALLOW_DIRTY_VARIABLE, raising=False)
     monkeypatch.setattr(results, "git_commit", lambda: "0" * 40 + "+dirty")

@@ -874,14 +874,24 @@ def tuned_name(t: Tuning) -> str:
     return f"BN ConvNet {widths} ×{recipe.convs_per_block}, Nesterov one-cycle, crop+flip"
 
 
-def tuned_finalist(dataset, t: Tuning, seeds: int | None = None, epochs: int | None = None):
-    """The recipe over the finalist seeds (``seeds`` of them; default all) for ``epochs`` (default the profile's)."""
+def tuned_finalist(dataset, t: Tuning, seeds: int | None = None, epochs: int | None = None, replay=None):
+    """The recipe over the finalist seeds (``seeds`` of them; default all) for ``epochs`` (default the profile's).
+
+    ``replay``: a :class:`~dlfoundations.results.Replay` that reads back the runs it holds (without weights)."""
     recipe = tuned_recipe(t)
     epochs = t.tuned_epochs if epochs is None else epochs
+
+    def train(seed):
+        if replay is None:
+            return tuned_convnet(dataset, epochs, seed, recipe)
+        key = dict(recipe=dataclasses.asdict(recipe), epochs=epochs, seed=seed, images=len(dataset.y_train))
+        key.update(val_images=len(dataset.y_val), test_images=len(dataset.y_test))
+        return replay(lambda: tuned_convnet(dataset, epochs, seed, recipe), **key)
+
     return repeat(
         tuned_name(t),
         "10",
-        lambda seed: tuned_convnet(dataset, epochs, seed, recipe),
+        train,
         finalist_seeds(t)[:seeds],
         dataset,
         None,

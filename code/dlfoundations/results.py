@@ -629,8 +629,10 @@ class Replay:
     ``DLF_RECORD=1`` from a clean commit (``DLF_PROFILE=standard DLF_RECORD=1 jupyter execute
     chapters/<notebook>.ipynb``), the chapter trains every run and writes them, after each one, into that file.
 
-    A run is a number, a string, a list, a dict or a :class:`~dlfoundations.training.History` (its losses and
-    checks, without weights). :attr:`read` and :attr:`trained` count the runs of each origin.
+    A run is a number, a string, a list, a dict, a :class:`~dlfoundations.training.History` or an
+    :class:`~dlfoundations.experiments.Run`, stored without weights (:data:`WEIGHTS`: a run read back has
+    ``None`` there, and so has a run trained while recording). :attr:`read` and :attr:`trained` count the runs
+    of each origin.
     """
 
     def __init__(self, notebook: str, profile: str, directory=RESULTS_DIR, record: bool | None = None):
@@ -663,10 +665,11 @@ class Replay:
             return _decode(self.entries[k])
         run = train()
         self.trained += 1
-        if self.record:
+        if self.record:  # the page goes on with what it will read back
             self.entries[k] = _encode(run)
             records = [{"key": json.loads(k), "run": r} for k, r in self.entries.items()]
             write(self.path, REPLAY_KIND, records, self.meta)
+            return _decode(self.entries[k])
         return run
 
     def describe(self) -> str:
@@ -682,14 +685,16 @@ class Replay:
         )
 
 
-def _encode(value):
-    from . import training
+WEIGHTS = ("best_state", "state")  # the fields of a History or a Run that hold weights: never stored
 
-    if isinstance(value, training.History):
-        if value.best_state is not None:
-            raise TypeError("a History with weights (best_state) cannot be stored: set it to None first")
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name != "best_state"}
-        return {"History": _encode(fields)}
+
+def _encode(value):
+    from . import experiments, training
+
+    for name, cls in (("History", training.History), ("Run", experiments.Run)):
+        if isinstance(value, cls):
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name not in WEIGHTS}
+            return {name: _encode(fields)}
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -709,6 +714,10 @@ def _decode(value):
     if isinstance(value, dict):
         if value.keys() == {"History"}:
             return training.History(**_decode(value["History"]))
+        if value.keys() == {"Run"}:
+            from . import experiments
+
+            return experiments.Run(**_decode(value["Run"]))
         if value.keys() == {"float"}:
             return float(value["float"])
         return {k: _decode(v) for k, v in value.items()}
