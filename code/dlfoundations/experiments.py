@@ -1194,6 +1194,25 @@ def lenet_summary(profile: str = "standard", directory=None) -> str:
     )
 
 
+def _parse_command(parser, argv: list[str] | None, name: str):
+    """``(args, device, meta)`` of a command that writes a results file, after adding ``--threads`` and
+    ``--allow-dirty`` to its parser and setting the threads; ``meta`` (:func:`results.metadata`) refuses
+    uncommitted code here, before any data is loaded."""
+    from . import results
+
+    parser.add_argument("--threads", type=int, help="torch threads (1 avoids oversubscribing a shared CPU)")
+    results.add_allow_dirty(parser)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = config.device()
+    try:
+        meta = results.metadata(device, allow_dirty=args.allow_dirty or None)
+    except results.DirtyTreeError as error:
+        raise SystemExit(f"experiments {name}: {error}") from None
+    return args, device, meta
+
+
 def lenet_main(argv: list[str] | None = None):
     """``python -m dlfoundations.experiments lenet --profile standard --out results/lenet-standard-cpu.json``:
     LeNet-5 over seeds, written (after every seed) as a results file of kind :data:`LENET_KIND`."""
@@ -1213,20 +1232,10 @@ def lenet_main(argv: list[str] | None = None):
     parser.add_argument("--train-images", type=int, help="default: the profile's")
     parser.add_argument("--val-images", type=int, help="default: the profile's")
     parser.add_argument("--test-images", type=int, help="default: the profile's")
-    parser.add_argument("--threads", type=int, help="torch threads (1 avoids oversubscribing a shared CPU)")
-
-    results.add_allow_dirty(parser)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, device, meta = _parse_command(parser, argv, "lenet")
     setup = LENET[args.profile]
     if args.epochs is not None:
         setup = dataclasses.replace(setup, epochs=args.epochs)
-    device = config.device()
-    try:  # before any data is loaded: a run from uncommitted code stops at once
-        meta = results.metadata(device, allow_dirty=args.allow_dirty or None)
-    except results.DirtyTreeError as error:
-        raise SystemExit(f"experiments lenet: {error}") from None
     earlier: list[Record] = []
     if args.append and args.out.exists():
         old_meta, earlier = lenet_load(args.out)
@@ -1278,18 +1287,9 @@ def finalists_main(argv: list[str] | None = None):
     parser.add_argument("--profile", choices=sorted(TUNING), required=True)
     parser.add_argument("--out", type=Path, required=True, help="the results file to write")
     parser.add_argument("--resume", action="store_true", help="keep the configurations --out holds, train the rest")
-    parser.add_argument("--threads", type=int, help="torch threads (1 avoids oversubscribing a shared CPU)")
     parser.add_argument("--test-images", type=int, help="default: the profile's (the chapter reads only that size)")
-    results.add_allow_dirty(parser)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, device, meta = _parse_command(parser, argv, "finalists")
     t = tuning(args.profile)
-    device = config.device()
-    try:  # before any data is loaded: a run from uncommitted code stops at once
-        meta = results.metadata(device, allow_dirty=args.allow_dirty or None)
-    except results.DirtyTreeError as error:
-        raise SystemExit(f"experiments finalists: {error}") from None
     # the searches and their finalists train on the first t.search_images training images only
     dataset = data.load_cifar10(
         device=device, profile=args.profile, num_train=t.search_images, num_test=args.test_images
