@@ -677,11 +677,14 @@ class Replay:
         if self.read == 0:
             return f"This page trained all {self.trained} of these runs."
         m = self.meta
-        where = f"commit `{str(m['commit'])[:7]}`, {m['device_name']} ({m['device']}), {m['threads']} thread(s)"
+        device = m["device_name"] if m["device"] == "cpu" else f"{m['device_name']} ({m['device']})"
+        where = f"commit `{str(m['commit'])[:7]}`, {device}, {m['threads']} thread(s), {m['date'][:10]}"
+        one = self.read == 1 and not self.trained
+        what, them = ("this run", "it") if one else (f"{self.read} of these runs", "them")
         trained = f"; it trained the other {self.trained}" if self.trained else ""
         return (
-            f"This page read {self.read} of these runs back from `results/{self.path.name}` ({where}, {m['date'][:10]})"
-            f", where the same code trained them with the same sizes and seeds{trained}."
+            f"This page read {what} back from `results/{self.path.name}` ({where}), where the chapter's code at that"
+            f" commit trained {them} with the same sizes and seeds{trained}."
         )
 
 
