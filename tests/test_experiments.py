@@ -397,6 +397,8 @@ def test_stored_finalists_are_the_runs_finalists_would_train(tiny_root, monkeypa
     # a file made at other sizes or from another seed is not read
     assert experiments.stored_finalists(dataclasses.replace(t, seed=1), dataset, tmp_path) is None
     assert experiments.stored_finalists(dataclasses.replace(t, search_epochs=2), dataset, tmp_path) is None
+    # the BatchNorm ConvNet's sizes do not enter the finalists
+    assert experiments.stored_finalists(dataclasses.replace(t, tuned_epochs=7), dataset, tmp_path) is not None
     # a stored file that lacks a configuration: every candidate is trained
     rows = experiments.fc_search(dataset, t, verbose=False)
     top = {k: rows[0][k] for k in experiments.FC_GRID}

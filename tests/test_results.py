@@ -318,7 +318,9 @@ def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
         return h
 
     monkeypatch.setenv(results.RECORD_VARIABLE, "1")
-    recorder = results.Replay("99_demo", "standard", tmp_path)
+    recorder = results.Replay(
+        "99_demo", "standard", "/data/mirror/cifar-10-batches-py (from CIFAR10_ROOT)", directory=tmp_path
+    )
     first = [recorder(lambda s=s: train(s), seed=s, sizes=(16, 32)) for s in (0, 1)]
     assert trained == [0, 1] and recorder.trained == 2 and recorder.read == 0
     assert results.kind_of(recorder.path) == results.REPLAY_KIND
@@ -326,17 +328,26 @@ def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
     meta, records = results.read(recorder.path, results.REPLAY_KIND)
     assert meta["profile"] == "standard" and "DLF_RECORD=1" in meta["command"] and len(records) == 2
     monkeypatch.delenv(results.RECORD_VARIABLE)
-    reader = results.Replay("99_demo", "standard", tmp_path)
+    reader = results.Replay(
+        "99_demo", "standard", "/data/mirror/cifar-10-batches-py (from CIFAR10_ROOT)", directory=tmp_path
+    )
     again = [reader(lambda s=s: train(s), seed=s, sizes=[16, 32]) for s in (0, 1)]  # a tuple is stored as a list
     assert trained == [0, 1] and reader.read == 2 and reader.trained == 0
     assert again == first and isinstance(again[0], training.History) and again[0].seconds_per_epoch == 0.5
-    assert "read 2 of these runs back" in reader.describe() and "replay-99_demo-standard.json" in reader.describe()
+    text = reader.describe()
+    assert "read both of these runs back" in text and "replay-99_demo-standard.json" in text
+    assert "mirror/cifar-10-batches-py" in text and "another folder" not in text and "/data/" not in text
+    elsewhere = results.Replay("99_demo", "standard", "/home/official/cifar-10-batches-py", directory=tmp_path)
+    elsewhere(lambda: train(0), seed=0, sizes=[16, 32])
+    assert "this run back" in elsewhere.describe() and "another folder (`…/official/cifar-10-batches-py`)" in (
+        elsewhere.describe()
+    )
     # a run the file lacks is trained; another profile reads nothing
     assert reader(lambda: train(2), seed=2, sizes=[16, 32]).val_accuracies == [0.1, 2.4] and trained[-1] == 2
     assert "trained the other 1" in reader.describe()
-    other = results.Replay("99_demo", "quick", tmp_path)
+    other = results.Replay("99_demo", "quick", directory=tmp_path)
     other(lambda: train(0), seed=0, sizes=[16, 32])
-    assert other.read == 0 and "trained all 1" in other.describe()
+    assert other.read == 0 and other.describe() == ""  # the page trained them: nothing to say
     # weights are never stored: a run read back has none, nor has one trained while recording
     from dlfoundations import experiments
 
@@ -346,11 +357,13 @@ def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
     assert back.state is None and back.history.best_state is None and back.history.losses == run.history.losses
     assert (back.seed, back.val, back.best_val, back.epochs) == (3, 0.5, 0.6, 2)
     monkeypatch.setenv(results.RECORD_VARIABLE, "1")
-    assert results.Replay("99_other", "standard", tmp_path)(lambda: run, seed=3).state is None
+    assert results.Replay("99_other", "standard", directory=tmp_path)(lambda: run, seed=3).state is None
     monkeypatch.delenv(results.RECORD_VARIABLE)
     # recording refuses uncommitted code
     monkeypatch.setenv(results.RECORD_VARIABLE, "1")
     monkeypatch.delenv(results.ALLOW_DIRTY_VARIABLE, raising=False)
     monkeypatch.setattr(results, "git_commit", lambda: "0" * 40 + "+dirty")
     with pytest.raises(results.DirtyTreeError):
-        results.Replay("99_demo", "standard", tmp_path)
+        results.Replay(
+            "99_demo", "standard", "/data/mirror/cifar-10-batches-py (from CIFAR10_ROOT)", directory=tmp_path
+        )

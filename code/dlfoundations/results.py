@@ -635,8 +635,13 @@ class Replay:
     of each origin.
     """
 
-    def __init__(self, notebook: str, profile: str, directory=RESULTS_DIR, record: bool | None = None):
+    def __init__(
+        self, notebook: str, profile: str, data: str | None = None, directory=RESULTS_DIR, record: bool | None = None
+    ):
+        """``data``: the ``source`` of the data set the runs train on (recorded, and compared in :meth:`describe`:
+        runs read back were trained on the copy the file names, whichever copy this page loaded)."""
         self.path = Path(directory) / f"replay-{notebook}-{profile}.json"
+        self.data = None if data is None else portable(data).split(" (")[0]  # the folder, not how it was found
         self.record = os.environ.get(RECORD_VARIABLE) == "1" if record is None else record
         self.entries: dict[str, object] = {}
         self.meta: dict | None = None
@@ -648,6 +653,7 @@ class Replay:
             self.meta.update(
                 profile=profile,
                 notebook=notebook,
+                data=self.data,
                 command=f"DLF_PROFILE={profile} {RECORD_VARIABLE}=1 jupyter execute chapters/{notebook}.ipynb",
             )
         elif self.path.exists():
@@ -673,19 +679,30 @@ class Replay:
         return run
 
     def describe(self) -> str:
-        """Where this page's runs came from, in a Markdown sentence."""
+        """Where this page's runs came from, in Markdown: empty when it trained them all itself."""
         if self.read == 0:
-            return f"This page trained all {self.trained} of these runs."
+            return ""
         m = self.meta
-        device = m["device_name"] if m["device"] == "cpu" else f"{m['device_name']} ({m['device']})"
+        device = f"the CPU {m['device_name']}" if m["device"] == "cpu" else f"{m['device_name']} ({m['device']})"
         where = f"commit `{str(m['commit'])[:7]}`, {device}, {m['threads']} thread(s), {m['date'][:10]}"
-        one = self.read == 1 and not self.trained
-        what, them = ("this run", "it") if one else (f"{self.read} of these runs", "them")
-        trained = f"; it trained the other {self.trained}" if self.trained else ""
-        return (
+        if self.trained:
+            what, them = f"{self.read} of these runs", "them"
+        else:
+            what, them = {1: ("this run", "it"), 2: ("both of these runs", "them")}.get(
+                self.read, (f"all {self.read} of these runs", "them")
+            )
+        text = (
             f"This page read {what} back from `results/{self.path.name}` ({where}), where the chapter's code at that"
-            f" commit trained {them} with the same sizes and seeds{trained}."
+            f" commit trained {them} with the same sizes and seeds"
         )
+        if m.get("data"):
+            text += f", on the images of `{m['data']}`"
+        text += f"; it trained the other {self.trained} itself." if self.trained else "."
+        if m.get("data") and self.data and self.data != m["data"]:
+            text += (
+                f" This page loaded its images from another folder (`{self.data}`), perhaps another copy of CIFAR-10."
+            )
+        return text
 
 
 WEIGHTS = ("best_state", "state")  # the fields of a History or a Run that hold weights: never stored
