@@ -23,7 +23,8 @@ comparison), ``augmentation`` (per-image crops and flips of whole batches on the
 airbench94 recipe), ``search`` and ``tune`` (hyperparameter search, on Optuna),
 ``results`` (results files), ``reproduce`` (the command line that re-runs experiments),
 ``distributed`` (data-parallel training under torchrun), ``plots`` and ``book`` (glue,
-the build configuration, offline MathJax), ``pdf`` (the book as one PDF), ``student`` (the student notebooks).
+the build configuration, offline MathJax), ``pdf`` (the book as one PDF), ``student`` (the student notebooks),
+``i18n`` (what a translation in the Chinese editions' catalogues must keep of its English message).
 ``tests/test_layering.py`` keeps the layers apart.
 Modules are imported on first use.
 """
@@ -63,6 +64,7 @@ MACHINERY = (
     "book",
     "pdf",
     "student",
+    "i18n",
 )
 __all__ = sorted({*IDEAS, *MACHINERY, "ALLOCATOR", "tune_allocator"})
 __version__ = "0.1.0"
