@@ -353,7 +353,7 @@ def test_replay_records_runs_and_reads_them_back(tmp_path, monkeypatch):
 
     run = experiments.Run(3, 0.5, 0.6, None, None, 1.0, 2, history=train(0), state={"w": torch.zeros(1)})
     run.history.best_state = {"w": torch.ones(1)}
-    back = results._decode(json.loads(json.dumps(results._encode(run))))
+    back = results.from_plain(json.loads(json.dumps(results.to_plain(run))))
     assert back.state is None and back.history.best_state is None and back.history.losses == run.history.losses
     assert (back.seed, back.val, back.best_val, back.epochs) == (3, 0.5, 0.6, 2)
     monkeypatch.setenv(results.RECORD_VARIABLE, "1")

@@ -727,17 +727,6 @@ def finalists(dataset, t: Tuning, rows: list[dict], kind: str, top: int = TOP_CO
 FINALISTS_KIND = (
     "finalists"  # results files of chapter 10's finalist runs (python -m dlfoundations.experiments finalists)
 )
-# what a stored finalist run keeps of its training.History (not the weights)
-STORED_HISTORY = (
-    "losses",
-    "val_iterations",
-    "val_accuracies",
-    "train_accuracies",
-    "images",
-    "train_seconds",
-    "wall_seconds",
-    "epochs",
-)
 
 
 def _config_key(kind: str, config: dict) -> str:
@@ -764,8 +753,10 @@ FINALIST_FIELDS = (
 
 def finalist_record(kind: str, config: dict, run: Run) -> dict:
     """One stored finalist run: its configuration, its accuracies (test included) and its history without weights."""
+    from . import results
+
     fields = {k: getattr(run, k) for k in ("seed", "val", "best_val", "test", "best_checkpoint_test", "epochs")}
-    history = {k: getattr(run.history, k) for k in STORED_HISTORY}
+    history = results.to_plain(run.history)["History"]  # without its weights
     return {
         "kind": kind,
         "config": dict(config),
@@ -796,7 +787,7 @@ def stored_finalists(t: Tuning, dataset, directory=None) -> tuple[dict, dict] | 
         return None
     runs: dict[str, dict[int, Run]] = {}
     for r in records:
-        history = training.History(**r["history"])
+        history = results.from_plain({"History": r["history"]})
         run = Run(
             r["seed"],
             r["val"],

@@ -641,7 +641,7 @@ class Replay:
         """``data``: the ``source`` of the data set the runs train on (recorded, and compared in :meth:`describe`:
         runs read back were trained on the copy the file names, whichever copy this page loaded)."""
         self.path = Path(directory) / f"replay-{notebook}-{profile}.json"
-        self.data = None if data is None else portable(data).split(" (")[0]  # the folder, not how it was found
+        self.data = None if data is None else data_folder(data)
         self.record = os.environ.get(RECORD_VARIABLE) == "1" if record is None else record
         self.entries: dict[str, object] = {}
         self.meta: dict | None = None
@@ -662,20 +662,20 @@ class Replay:
 
     @staticmethod
     def _key(key: dict) -> str:
-        return json.dumps(_encode(key), sort_keys=True)
+        return json.dumps(to_plain(key), sort_keys=True)
 
     def __call__(self, train, **key):
         k = self._key(key)
         if not self.record and k in self.entries:
             self.read += 1
-            return _decode(self.entries[k])
+            return from_plain(self.entries[k])
         run = train()
         self.trained += 1
         if self.record:  # the page goes on with what it will read back
-            self.entries[k] = _encode(run)
+            self.entries[k] = to_plain(run)
             records = [{"key": json.loads(k), "run": r} for k, r in self.entries.items()]
             write(self.path, REPLAY_KIND, records, self.meta)
-            return _decode(self.entries[k])
+            return from_plain(self.entries[k])
         return run
 
     def describe(self) -> str:
@@ -708,39 +708,48 @@ class Replay:
 WEIGHTS = ("best_state", "state")  # the fields of a History or a Run that hold weights: never stored
 
 
-def _encode(value):
+def data_folder(source: str) -> str:
+    """The folder a data set's ``source`` names, without this machine's path (:func:`portable`) or how it was
+    found (``" (from CIFAR10_ROOT)"``): what two results compare to tell whether they saw the same copy."""
+    return portable(source).split(" (")[0]
+
+
+def to_plain(value):
+    """``value`` as JSON can hold it: Histories and Runs as ``{"History": …}`` and ``{"Run": …}`` without their
+    weights (:data:`WEIGHTS`), tuples as lists, inf and nan as ``{"float": …}``; :func:`from_plain` reverses it."""
     from . import experiments, training
 
     for name, cls in (("History", training.History), ("Run", experiments.Run)):
         if isinstance(value, cls):
             fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name not in WEIGHTS}
-            return {name: _encode(fields)}
+            return {name: to_plain(fields)}
     if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return {"float": repr(value)}  # JSON has no inf or nan
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy and torch scalars
-        return _encode(value.item())
+        return to_plain(value.item())
     raise TypeError(f"a replayed run cannot hold a {type(value).__name__}")
 
 
-def _decode(value):
+def from_plain(value):
+    """The value :func:`to_plain` made plain (weights left ``None``)."""
     from . import training
 
     if isinstance(value, dict):
         if value.keys() == {"History"}:
-            return training.History(**_decode(value["History"]))
+            return training.History(**from_plain(value["History"]))
         if value.keys() == {"Run"}:
             from . import experiments
 
-            return experiments.Run(**_decode(value["Run"]))
+            return experiments.Run(**from_plain(value["Run"]))
         if value.keys() == {"float"}:
             return float(value["float"])
-        return {k: _decode(v) for k, v in value.items()}
+        return {k: from_plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [from_plain(v) for v in value]
     return value
