@@ -7,13 +7,16 @@ STAMP  := $(VENV)/.installed
 # make test: pytest workers (pytest-xdist), each test file and each notebook on one of them
 TEST_JOBS ?= 2
 
-.PHONY: book pdf test test-slow test-latest constraints check-html venv plain data lint clean
+.PHONY: book pdf test test-slow test-latest constraints check-html venv plain data lint clean gettext editions
 
-## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html
+## make book: create .venv, install, get CIFAR-10, execute the chapters, write and open _build/html, with the
+## Chinese editions beside it (_build/html/zh-Hant, _build/html/zh-Hans: the same executed notebooks)
 book: $(STAMP) data
 	$(PY) -m dlfoundations.student --out student
+	$(PY) -m dlfoundations.editions write
 	$(PY) -m dlfoundations.book --execute cache --jobs 2 --out _build/config.yml
 	$(JB) build . --config _build/config.yml
+	$(PY) -m dlfoundations.editions build --config _build/config.yml --html _build/html
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 	@if [ -z "$$CI" ]; then $(PY) -m webbrowser -t "file://$(CURDIR)/_build/html/index.html" >/dev/null 2>&1 || true; fi
 
@@ -24,6 +27,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
+	$(PY) -m dlfoundations.editions build --config _build/test/config.yml --html _build/test/_build/html -W
 	DLF_PROFILE=quick $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile --nbval-lax --nbval-current-env --without-myst-nb \
 		--emulate-mps --durations=5
 
@@ -56,6 +60,8 @@ check-html: $(STAMP) plain
 	$(PY) -m dlfoundations.book --execute cache --profile quick --jobs 2 --kernel-python $(PLAIN)/venv/bin/python \
 		--out _build/check/config.yml
 	DLF_PROFILE=quick $(JB) build . --config _build/check/config.yml --path-output _build/check -W --keep-going -q
+	DLF_PROFILE=quick $(PY) -m dlfoundations.editions build --config _build/check/config.yml \
+		--html _build/check/_build/html -W
 	$(JB) build . --config _build/check/config.yml --path-output _build/check --builder linkcheck -q
 	DLF_HTML=_build/check/_build/html $(PY) -m pytest tests/test_html.py -v --durations=3
 	$(PY) -m dlfoundations.pdf _build/check/_build/html _build/check/book.pdf
@@ -82,6 +88,16 @@ $(STAMP): pyproject.toml constraints.txt
 ## make data: make sure CIFAR-10 is where the chapters look (downloads it unless CIFAR10_ROOT holds it)
 data: $(STAMP)
 	$(PY) -c "from dlfoundations import cifar10_files; print('CIFAR-10:', cifar10_files.ensure_cifar10())"
+
+## make gettext: bring the Chinese catalogues (locale/zh_TW) in step with the English source (new messages
+## untranslated, changed ones fuzzy); translate them (python -m dlfoundations.i18n todo/fill/check), then
+## make editions, then make test
+gettext: $(STAMP)
+	$(PY) -m dlfoundations.editions update
+
+## make editions: regenerate editions/zh-Hant and editions/zh-Hans (commit them) from the source and locale/
+editions: $(STAMP)
+	$(PY) -m dlfoundations.editions write
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py

@@ -106,13 +106,34 @@ def test_navigation_lists_every_page_in_order(page, site):
     assert [p for p in listed if p in toc_pages()] == toc_pages()
 
 
+EDITIONS = {"": "en", "zh-Hant/": "zh-TW", "zh-Hans/": "zh-CN"}  # folder beside the English book → html lang
+# a character no font has: Chromium draws it as the same missing-glyph box as any character without a font
+MISSING_GLYPHS_JS = r"""(selector) => {
+  const text = document.querySelector(selector).innerText;
+  const chars = [...new Set([...text].filter(c => /[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]/.test(c)))];
+  const canvas = document.createElement('canvas'); canvas.width = 48; canvas.height = 48;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  ctx.font = '32px ' + getComputedStyle(document.querySelector(selector)).fontFamily;
+  const draw = c => {
+    ctx.clearRect(0, 0, 48, 48); ctx.fillText(c, 4, 36); return ctx.getImageData(0, 0, 48, 48).data.join();
+  };
+  const box = draw('\u{10FFFD}');
+  return {same_box: box === draw('\u{10FFFC}'), chars: chars.length, missing: chars.filter(c => draw(c) === box)};
+}"""
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("name", toc_pages())
-def test_page_renders(page, site, name):
+def test_page_renders(page, site, name, edition):
+    if edition and not (Path(HTML) / edition).is_dir():
+        pytest.skip(f"no {edition} edition in {HTML}")
+    name, page_name = f"{edition}{name}", name
     open_page(page, site, name)
-    if name in SCREENSHOTS:  # the top of the page as a reader first sees it
+    assert page.evaluate("document.documentElement.lang") == EDITIONS[edition]
+    if page_name in SCREENSHOTS:  # the top of the page as a reader first sees it
         folder = Path(HTML).parents[1] / "screenshots"
         folder.mkdir(exist_ok=True)
-        page.screenshot(path=str(folder / f"{Path(name).name}.png"), full_page=False)
+        page.screenshot(path=str(folder / f"{edition.strip('/') or 'en'}-{Path(name).name}.png"), full_page=False)
     article = "article.bd-article"
     # MathJax has typeset every formula: containers present, no raw TeX delimiters in the prose
     if page.locator(f"{article} .math").count():
@@ -128,7 +149,7 @@ def test_page_renders(page, site, name):
     images = page.eval_on_selector_all(
         f"{article} img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
     )
-    if name in CHAPTERS:
+    if page_name in CHAPTERS:
         assert images, f"{name}: no figures (was the book built with execution?)"
     assert all(ok for _, ok in images), [src for src, ok in images if not ok]
     # exercise solutions, plain and gated (solution-start/-end, with executed cells), are hidden until clicked
@@ -142,10 +163,31 @@ def test_page_renders(page, site, name):
         # at the title's left edge: its middle may be the link back to the exercise, which scrolls instead
         first.locator(".admonition-title").click(position={"x": 12, "y": 12})
         first.locator("section, .cell").first.wait_for(state="visible", timeout=5_000)
-    # the Colab button points at this notebook in the repository
-    if name in CHAPTERS:
+    # the Colab button points at this notebook in the repository (a Chinese page: its generated notebook)
+    if page_name in CHAPTERS:
         colab = page.eval_on_selector_all("a[href*='colab.research.google.com']", "a => a.map(x => x.href)")
-        assert colab and colab[0].endswith(f"/blob/main/{name}.ipynb"), colab
+        notebook = f"editions/{edition}{page_name}" if edition else page_name
+        assert colab and colab[0].endswith(f"/blob/main/{notebook}.ipynb"), colab
+    if edition:
+        # every Chinese character has a glyph (a CJK font: .ci/run installs one)
+        glyphs = page.evaluate(MISSING_GLYPHS_JS, article)
+        assert glyphs["same_box"] and glyphs["chars"] > 0, glyphs
+        assert not glyphs["missing"], f"{name}: no glyph for {glyphs['missing'][:20]}"
+        # the theme's own labels are in the edition's language
+        labels = page.eval_on_selector_all(".prev-next-subtitle", "e => e.map(x => x.innerText.toLowerCase())")
+        assert not {"previous", "next"} & set(labels), labels
+    if edition == "zh-Hans/":
+        import opencc
+
+        t2s = opencc.OpenCC("t2s")
+        text = page.evaluate(
+            """(selector) => { const copy = document.querySelector(selector).cloneNode(true);
+            copy.querySelectorAll('pre, code, .cell_output, dl.glossary dt, nav.dlf-editions').forEach(e => e.remove());
+            return copy.innerText; }""",
+            article,
+        )
+        traditional = sorted({c for c in text if t2s.convert(c) != c})
+        assert not traditional, f"{name}: Traditional characters in the Simplified edition: {traditional[:20]}"
     errors = [e for e in page.errors if e not in KNOWN_ERRORS]
     assert not errors, errors
     assert not page.blocked, f"the page tried to reach the internet: {page.blocked}"
@@ -227,3 +269,68 @@ def test_chapter_pages_offer_their_student_notebooks():
         assert f'href="../_student/{notebook.name}" download' in page, notebook.name
         served = json.loads((folder / "_student" / notebook.name).read_text())
         assert served == json.loads(notebook.read_text())
+
+
+def _chinese_editions() -> list[str]:
+    return [folder for folder in EDITIONS if folder and (Path(HTML) / folder).is_dir()] if HTML else []
+
+
+class _Glued(html.parser.HTMLParser):
+    """The glued values of a page (myst-nb's ``{glue:text}``: ``<span class="pasted-text">``), in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.values, self._open = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self._open = tag == "span" and "pasted-text" in (dict(attrs).get("class") or "").split()
+
+    def handle_data(self, data):
+        if self._open:
+            self.values.append(data.strip())
+            self._open = False
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_a_chinese_page_shows_the_numbers_of_the_english_page(name):
+    """Every glued number of a chapter, the same on all editions (one execution, one cache)."""
+    editions = _chinese_editions()
+    if not editions:
+        pytest.skip("no Chinese editions built")
+
+    def glued(folder):
+        parser = _Glued()
+        parser.feed((Path(HTML) / folder / f"{name}.html").read_text(encoding="utf8"))
+        return sorted(parser.values)
+
+    english = glued("")
+    assert english, f"{name}: no glued numbers (was the book executed?)"
+    for folder in editions:
+        assert glued(folder) == english, folder
+
+
+def test_the_language_switcher_lands_on_the_same_page(page, site):
+    if len(_chinese_editions()) < 2:
+        pytest.skip("no Chinese editions built")
+    name = "chapters/03_backpropagation"
+    open_page(page, site, name)
+    for label, folder, title in (
+        ("繁體中文", "zh-Hant/", "倒傳遞"),
+        ("简体中文", "zh-Hans/", "反向传播"),
+        ("English", "", "Backpropagation"),
+    ):
+        page.locator("nav.dlf-editions a", has_text=label).click()
+        page.wait_for_load_state("load")
+        assert page.url == urljoin(site, f"{folder}{name}.html"), page.url
+        assert title in page.locator("article.bd-article h1").first.inner_text()
+
+
+@pytest.mark.parametrize(("folder", "word"), [("zh-Hant/", "倒傳遞"), ("zh-Hans/", "反向传播")])
+def test_a_chinese_search_finds_its_chapter(page, site, folder, word):
+    """Sphinx's Chinese search (jieba, with the glossary's names as words) finds a term's chapter."""
+    if folder not in _chinese_editions():
+        pytest.skip(f"no {folder} edition built")
+    page.goto(urljoin(site, f"{folder}search.html?q={word}"), wait_until="load")
+    page.wait_for_selector("ul.search li", timeout=30_000)
+    found = page.eval_on_selector_all("ul.search li a", "a => a.map(x => x.getAttribute('href'))")
+    assert any("03_backpropagation" in href for href in found), found

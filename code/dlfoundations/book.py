@@ -432,9 +432,38 @@ def _copy_student_notebooks(app, exception) -> None:
             shutil.copy(path, target / path.name)
 
 
+# --------------------------------------------------------------------------- the editions' language switcher
+
+# the book's editions: Sphinx language → the folder beside the English HTML ("" for English itself)
+EDITION_FOLDERS = {"en": "", "zh_TW": "zh-Hant", "zh_CN": "zh-Hans"}
+EDITION_LABELS = {"en": "English", "zh_TW": "繁體中文", "zh_CN": "简体中文"}
+
+
+def edition_links(pagename: str, edition: str) -> str:
+    """HTML that links a page to the same page in every edition (the current one shown, not linked)."""
+    depth = pagename.count("/") + (1 if EDITION_FOLDERS[edition] else 0)
+    links = []
+    for language, folder in EDITION_FOLDERS.items():
+        label = EDITION_LABELS[language]
+        lang = language.replace("_", "-")
+        if language == edition:
+            links.append(f'<strong lang="{lang}" aria-current="page">{label}</strong>')
+        else:
+            href = "../" * depth + (f"{folder}/" if folder else "") + f"{pagename}.html"
+            links.append(f'<a class="dlf-edition" lang="{lang}" hreflang="{lang}" href="{href}">{label}</a>')
+    return '<nav class="dlf-editions" aria-label="Language · 語言 · 语言">' + " · ".join(links) + "</nav>"
+
+
+def _add_edition_links(app, pagename, templatename, context, doctree) -> None:
+    if "body" in context and app.config.dlf_edition in EDITION_FOLDERS:
+        context["body"] = edition_links(pagename, app.config.dlf_edition) + context["body"]
+
+
 def setup(app):
-    """Sphinx extension: pages load MathJax from ``_static/mathjax`` instead of a CDN, and chapter pages link
-    their student notebooks."""
+    """Sphinx extension: pages load MathJax from ``_static/mathjax`` instead of a CDN, chapter pages link
+    their student notebooks, and every page links the same page in the other editions."""
+    app.add_config_value("dlf_edition", "en", "html")
+    app.connect("html-page-context", _add_edition_links)
     mathjax_source()  # fail early, with instructions, when the package is missing
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax_into_build)

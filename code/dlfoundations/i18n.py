@@ -43,7 +43,7 @@ def _role_key(role: str, aliases: dict[str, str] | None) -> str:
     if name in ("doc", "ref", "term", "numref", "eq", "download") and content.endswith(">") and " <" in content:
         content = content[content.rindex(" <") + 2 : -1]
     if name == "term" and aliases:
-        content = aliases.get(content.lower(), content)
+        content = aliases.get(content, aliases.get(content.lower(), content))
     return f"{{{name}}}`{content}`"
 
 
@@ -136,14 +136,25 @@ def term_aliases(path: str | Path) -> dict[str, str]:
     return aliases
 
 
+def _role_text(match: re.Match) -> str:
+    """What a role shows in prose: a ``{term}`` or ``{doc}``'s text; nothing for glue, citations and the rest."""
+    role = match.group()
+    name, content = role[1 : role.index("}")], role[role.index("`") + 1 : -1]
+    if name not in ("term", "doc", "ref"):
+        return " "
+    return f" {content[: content.rindex(' <')] if content.endswith('>') and ' <' in content else content} "
+
+
 def check_terms(msgid: str, msgstr: str, terms: dict[str, list[str]], exempt: set[str] = frozenset()) -> list[str]:
-    """The glossary terms that ``msgid`` uses (whole words, any case) and whose Chinese names are all absent from
-    ``msgstr``, in words; ``exempt`` names terms the English uses in another sense here (a statistical *bias*)."""
+    """The glossary terms that ``msgid``'s prose uses (whole words, any case; not inside code or maths) and whose
+    Chinese names are all absent from ``msgstr``, in words; ``exempt`` names terms the English uses in another
+    sense here (a statistical *bias*)."""
     problems = []
+    words = _LINK.sub(" ", _MATH.sub(" ", _CODE.sub(" ", _ROLE.sub(_role_text, msgid))))  # not code or maths
     for english, names in terms.items():
         if english in exempt:
             continue
-        if re.search(rf"(?<![\w-]){re.escape(english)}(?![\w-])", msgid, flags=re.IGNORECASE):
+        if re.search(rf"(?<![\w-]){re.escape(english)}(?![\w-])", words, flags=re.IGNORECASE):
             if not any(name in msgstr for name in names):
                 problems.append(f"term {english!r}: none of {names} in the translation")
     return problems
