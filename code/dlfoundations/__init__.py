@@ -24,7 +24,8 @@ airbench94 recipe), ``search`` and ``tune`` (hyperparameter search, on Optuna),
 ``results`` (results files), ``reproduce`` (the command line that re-runs experiments),
 ``distributed`` (data-parallel training under torchrun), ``plots`` and ``book`` (glue,
 the build configuration, offline MathJax), ``pdf`` (the book as one PDF), ``student`` (the student notebooks),
-``i18n`` (what a translation in the Chinese editions' catalogues must keep of its English message).
+``i18n`` (what a translation in the Chinese editions' catalogues must keep of its English message),
+``editions`` (the Chinese editions generated from the English source and the catalogues).
 ``tests/test_layering.py`` keeps the layers apart.
 Modules are imported on first use.
 """
@@ -65,6 +66,7 @@ MACHINERY = (
     "pdf",
     "student",
     "i18n",
+    "editions",
 )
 __all__ = sorted({*IDEAS, *MACHINERY, "ALLOCATOR", "tune_allocator"})
 __version__ = "0.1.0"
