@@ -132,6 +132,7 @@ def test_every_citation_is_in_the_bibliography():
 
 
 def test_glossary_has_forty_terms_in_english_and_chinese():
+    """Each entry: its English name, its 繁體 name, its 简体 name where that differs, then the indented definition."""
     text = (ROOT / "glossary.md").read_text()
     body = text.split("```{glossary}")[1].split("```")[0]
     entries = [block.strip().splitlines() for block in body.split("\n\n") if block.strip() and ":sorted:" not in block]
@@ -139,7 +140,10 @@ def test_glossary_has_forty_terms_in_english_and_chinese():
     for lines in entries:
         english, chinese = lines[0], lines[1]
         assert english.isascii() and not chinese.isascii(), lines
-        assert lines[2].startswith("  "), f"{english}: definition must be indented"
+        names = 3 if not lines[2].startswith(" ") else 2
+        if names == 3:
+            assert not lines[2].isascii() and lines[2] != chinese, f"{english}: the 简体 line repeats the 繁體 one"
+        assert lines[names].startswith("  "), f"{english}: definition must be indented"
 
 
 def install_cell(path):
@@ -422,5 +426,9 @@ def test_chapter_pages_link_their_student_notebooks(tmp_path):
     assert "Colab" not in book.student_links("chapters/02_x", tmp_path, "https://gitlab.com/x/y")
     assert book.student_links("chapters/03_y", tmp_path, repo) is None  # no student notebook
     assert book.student_links("intro", tmp_path, repo) is None
+    # a Chinese edition's page links the same (English) student notebook, in its own words
+    chinese = book.student_links("chapters/02_x", tmp_path, repo, "main", "zh_TW")
+    assert "換你動手" in chinese and 'href="../_student/02_x.ipynb" download' in chinese and "英文版" in chinese
+    assert "换你动手" in book.student_links("chapters/02_x", tmp_path, repo, "main", "zh_CN")
     # the real book: every committed student notebook belongs to a chapter in the table of contents
     assert {p.name for p in (ROOT / "student").glob("*.ipynb")} <= {p.name for p in book.toc_notebooks(ROOT)}

@@ -83,7 +83,10 @@ def test_every_translation_stands_where_its_english_stood(tmp_path):
     got = {p.relative_to(tmp_path / "pot").with_suffix("").as_posix(): i18n.read_catalogue(p) for p in pots}
     wrong = []
     for page, catalogue in editions.catalogues(editions.TRANSLATED, ROOT).items():
-        want = collections.Counter(" ".join(str(m.string).split()) for m in catalogue if m.id)
+        language = editions.TRANSLATED  # the edition shows its own versions of glued sentences
+        want = collections.Counter(
+            " ".join(editions.glue_roles(str(m.string), language).split()) for m in catalogue if m.id
+        )
         found = collections.Counter(" ".join(str(m.id).split()) for m in got.get(page, []) if m.id)
         # a translation identical to a glossary term line is left out of the extraction, as its English is
         missing = {m for m in want if m not in found and page != "glossary"}
@@ -136,7 +139,7 @@ def test_simplified_is_derived_with_the_glossary_and_the_mainland_table():
     # rows and columns swap their words, and other words with 列 or 行 are left alone
     assert (
         convert("矩陣的每一列與每一欄；列向量、行向量；列出；執行程式")
-        == "矩阵的每一行与每一列；行向量、列向量；列出；运行程序"
+        == "矩阵的每一行与每一列；行向量、列向量；列出；执行程序"
     )
     # maths, code, glue and link targets untouched; the shown text of a term or doc link converted
     text = "{term}`倒傳遞 <backpropagation>` 與 $\\hat y$、`x.var(0)`、{glue:text}`a:.1f`、[講義](https://a.b/資料)"
@@ -208,3 +211,42 @@ def test_the_translators_command_line(tmp_path, capsys):
     assert i18n.main(["check", str(po)]) == 0, capsys.readouterr().out
     # without the translator's comment, the statistical bias would need the glossary's 偏置
     assert i18n.check_terms("The bias of an estimate.", "估計量的偏差。", i18n.glossary_terms(GLOSSARY))
+
+
+def test_an_edition_shows_its_own_version_of_a_glued_sentence():
+    """{glue:md} roles name the edition's version, which book.glue stores beside the English (Said)."""
+    assert editions.glue_roles("見 {glue:md}`run`、{glue:md}`wd_strong:myst` 與 {glue:text}`x:.1f`", "zh_CN") == (
+        "見 {glue:md}`run__zh_CN`、{glue:md}`wd_strong__zh_CN:myst` 與 {glue:text}`x:.1f`"
+    )
+    chinese = (ROOT / "editions" / "zh-Hant" / "chapters" / "04_vanishing_gradients.ipynb").read_text(encoding="utf-8")
+    assert "{glue:md}`vg_run__zh_TW`" in chinese and "{glue:md}`vg_run`" not in chinese
+
+
+def test_glue_stores_every_editions_version_of_a_sentence(monkeypatch):
+    from IPython.display import Markdown
+
+    glued = {}
+    monkeypatch.setattr(book, "_glue_without_myst_nb", lambda name, value, display=True: glued.update({name: value}))
+    monkeypatch.setitem(__import__("sys").modules, "myst_nb", None)  # as in a plain kernel
+    book.glue("run", Markdown(book.Said("seed 0", zh_TW="隨機種子 0", zh_CN="随机种子 0")), display=False)
+    assert {name: value.data for name, value in glued.items()} == {
+        "run": "seed 0",
+        "run__zh_TW": "隨機種子 0",
+        "run__zh_CN": "随机种子 0",
+    }
+    book.glue("plain", Markdown("only English"), display=False)  # a sentence without versions: English everywhere
+    assert glued["plain__zh_CN"].data == "only English"
+    book.glue("number", 2.5, display=False)  # numbers are the same in every edition: glued once
+    assert "number__zh_TW" not in glued
+
+
+def test_the_package_sentences_come_in_every_edition():
+    from dlfoundations import config
+
+    said = config.run_description()
+    assert said.startswith("profile `") and "執行設定檔 `" in said.versions["zh_TW"]
+    assert "运行配置 `" in said.versions["zh_CN"]
+    import opencc
+
+    t2s = opencc.OpenCC("t2s")
+    assert t2s.convert(said.versions["zh_CN"]) == said.versions["zh_CN"]

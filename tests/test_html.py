@@ -260,15 +260,16 @@ def test_pages_load_nothing_from_outside_the_book():
 
 
 def test_chapter_pages_offer_their_student_notebooks():
-    """Each student notebook is linked from its chapter page, and the link downloads it from the built book."""
+    """Each student notebook is linked from its chapter page in every edition, and the link downloads it from
+    the built book."""
     import json
 
-    folder = Path(HTML)
-    for notebook in (ROOT / "student").glob("*.ipynb"):
-        page = (folder / "chapters" / notebook.name.replace(".ipynb", ".html")).read_text()
-        assert f'href="../_student/{notebook.name}" download' in page, notebook.name
-        served = json.loads((folder / "_student" / notebook.name).read_text())
-        assert served == json.loads(notebook.read_text())
+    for folder in [Path(HTML)] + [Path(HTML) / edition for edition in _chinese_editions()]:
+        for notebook in (ROOT / "student").glob("*.ipynb"):
+            page = (folder / "chapters" / notebook.name.replace(".ipynb", ".html")).read_text()
+            assert f'href="../_student/{notebook.name}" download' in page, (folder, notebook.name)
+            served = json.loads((folder / "_student" / notebook.name).read_text())
+            assert served == json.loads(notebook.read_text())
 
 
 def _chinese_editions() -> list[str]:

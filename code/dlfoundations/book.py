@@ -46,6 +46,30 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+GLUE_LANGUAGES = ("zh_TW", "zh_CN")  # the Chinese editions: each glued Markdown sentence also in their words
+
+
+class Said(str):
+    """A sentence a page shows through ``{glue:md}``, in English, with its Chinese editions' versions::
+
+        Said("seed 0", zh_TW="隨機種子 0", zh_CN="随机种子 0")
+
+    It is the English string; :func:`glue` also glues each version under :func:`glue_name` (the English where a
+    version is missing), and the generated Chinese pages show those (``python -m dlfoundations.editions``)."""
+
+    versions: dict[str, str | None]
+
+    def __new__(cls, english: str, zh_TW: str | None = None, zh_CN: str | None = None):  # noqa: N803
+        text = super().__new__(cls, english)
+        text.versions = {"zh_TW": zh_TW, "zh_CN": zh_CN}
+        return text
+
+
+def glue_name(name: str, language: str) -> str:
+    """The glue name of ``name``'s version for an edition: ``run__zh_TW``."""
+    return f"{name}__{language}"
+
+
 def glue(name: str, value, display: bool = True) -> None:
     """Store ``value`` under ``name`` for ``{glue}`` roles in the book, as :func:`myst_nb.glue` does.
 
@@ -53,7 +77,7 @@ def glue(name: str, value, display: bool = True) -> None:
     :func:`_glue_without_myst_nb`, so that a notebook executed there still carries its glued values for the
     book and shows the value where ``display=True``. NumPy and torch scalars are glued as Python numbers:
     myst-nb formats ``{glue:text}`name:.1f``` from the value's text, and ``np.float64(2.5)`` is not a number
-    it can read.
+    it can read. A Markdown value is also glued for each Chinese edition (:class:`Said`, :func:`glue_name`).
     """
     value = _plain(value)
     try:
@@ -61,6 +85,11 @@ def glue(name: str, value, display: bool = True) -> None:
     except ImportError:
         myst_glue = _glue_without_myst_nb
     myst_glue(name, value, display=display)
+    text = getattr(value, "data", None)
+    if type(value).__name__ == "Markdown" and isinstance(text, str):  # a sentence for {glue:md}: every edition's
+        versions = getattr(text, "versions", {})
+        for language in GLUE_LANGUAGES:
+            myst_glue(glue_name(name, language), type(value)(versions.get(language) or str(text)), display=False)
 
 
 GLUE_PREFIX = "application/papermill.record/"  # myst-nb's mime prefix for a glued value that is not shown
@@ -391,31 +420,68 @@ def _copy_mathjax_into_build(app, exception) -> None:
 STUDENT_FOLDER = "student"  # python -m dlfoundations.student writes it; the build copies it to _student/
 
 
-def student_links(page: str, book_root: Path, repository: str | None, branch: str = "main") -> str | None:
+STUDENT_WORDS = {  # the "your turn" box in each edition; the student notebooks themselves are in English
+    "en": (
+        "Your turn",
+        "This chapter with its solutions removed and a stub in every \u201cyour turn\u201d exercise,"
+        " for you to fill in and check: ",
+        "download the notebook",
+        "open it in Colab",
+        ".",
+    ),
+    "zh_TW": (
+        "換你動手",
+        "本章移除解答、並在每個「換你動手」練習留下待填函式的版本（英文版筆記本），供你填寫並檢查：",
+        "下載筆記本",
+        "在 Colab 開啟",
+        "。",
+    ),
+    "zh_CN": (
+        "换你动手",
+        "本章移除解答、并在每个“换你动手”练习留下待填函数的版本（英文版笔记本），供你填写并检查：",
+        "下载笔记本",
+        "在 Colab 打开",
+        "。",
+    ),
+}
+
+
+def student_links(
+    page: str, book_root: Path, repository: str | None, branch: str = "main", language: str = "en"
+) -> str | None:
     """HTML for a chapter page that has a student notebook: links to download it and to open it in Colab (where
-    the book names a GitHub repository), or None."""
+    the book names a GitHub repository), or None. ``language`` is the edition's (the notebooks are English)."""
     if not page.startswith("chapters/"):
         return None
     name = page.split("/", 1)[1] + ".ipynb"
     if not (Path(book_root) / STUDENT_FOLDER / name).exists():
         return None
-    links = [f'<a href="../_student/{name}" download>download the notebook</a>']
+    title, text, download, colab_words, end = STUDENT_WORDS[language]
+    links = [f'<a href="../_student/{name}" download>{download}</a>']
     match = re.match(r"https://github\.com/([^/]+/[^/]+?)/?$", repository or "")
     if match:
         colab = f"https://colab.research.google.com/github/{match.group(1)}/blob/{branch}/{STUDENT_FOLDER}/{name}"
-        links.append(f'<a href="{colab}">open it in Colab</a>')
+        links.append(f'<a href="{colab}">{colab_words}</a>')
     return (
-        '<div class="admonition tip dlf-student"><p class="admonition-title">Your turn</p><p>This chapter with '
-        "its solutions removed and a stub in every \u201cyour turn\u201d exercise, for you to fill in and check: "
+        f'<div class="admonition tip dlf-student"><p class="admonition-title">{title}</p><p>{text}'
         + " \u00b7 ".join(links)
-        + ".</p></div>"
+        + f"{end}</p></div>"
     )
+
+
+def _student_root(app) -> Path:
+    """Where the student notebooks are: the book's own folder, or for a generated edition the repository's."""
+    return Path(app.srcdir) if app.config.dlf_edition == "en" else ROOT
 
 
 def _add_student_links(app, pagename, templatename, context, doctree) -> None:
     options = app.config.html_theme_options or {}
     html = student_links(
-        pagename, Path(app.srcdir), options.get("repository_url"), options.get("repository_branch") or "main"
+        pagename,
+        _student_root(app),
+        options.get("repository_url"),
+        options.get("repository_branch") or "main",
+        app.config.dlf_edition if app.config.dlf_edition in STUDENT_WORDS else "en",
     )
     if html and "body" in context:
         body = context["body"]
@@ -424,7 +490,7 @@ def _add_student_links(app, pagename, templatename, context, doctree) -> None:
 
 
 def _copy_student_notebooks(app, exception) -> None:
-    source = Path(app.srcdir) / STUDENT_FOLDER
+    source = _student_root(app) / STUDENT_FOLDER
     if exception is None and app.builder.format == "html" and source.is_dir():
         target = Path(app.outdir) / "_student"
         target.mkdir(parents=True, exist_ok=True)

@@ -267,9 +267,20 @@ def notebook_cell(line: int) -> int:
     return line // 10000 - 1
 
 
-def translate_notebook(path: Path, catalogue):
-    """The notebook at ``path`` with its Markdown cells translated by ``catalogue``; code cells, outputs and
-    metadata untouched (byte-identical code: the same jupyter-cache entry as the English notebook)."""
+_GLUE_MD = re.compile(r"\{glue:md\}`([^`:]+)((?::[^`]*)?)`")
+
+
+def glue_roles(text: str, language: str) -> str:
+    """``text`` with each ``{glue:md}`` role naming its edition's version of the glued sentence
+    (:func:`~dlfoundations.book.glue_name`: ``{glue:md}`run`` becomes ``{glue:md}`run__zh_TW``); numbers
+    (``{glue:text}``) are the same in every edition and keep their names."""
+    return _GLUE_MD.sub(lambda m: f"{{glue:md}}`{book.glue_name(m.group(1), language)}{m.group(2)}`", text)
+
+
+def translate_notebook(path: Path, catalogue, language: str | None = None):
+    """The notebook at ``path`` with its Markdown cells translated by ``catalogue`` (and, given the edition's
+    ``language``, its glued sentences in that language: :func:`glue_roles`); code cells, outputs and metadata
+    untouched (byte-identical code: the same jupyter-cache entry as the English notebook)."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
@@ -277,7 +288,7 @@ def translate_notebook(path: Path, catalogue):
     translated = translate_blocks(blocks, list(catalogue), notebook_cell)
     for cell, text in zip(notebook.cells, translated, strict=True):
         if cell.cell_type == "markdown":
-            cell.source = text
+            cell.source = glue_roles(text, language) if language else text
     return notebook
 
 
@@ -343,7 +354,7 @@ def edition_files(language: str, root: Path = ROOT) -> dict[str, str]:
             raise MissingMessage(f"{page} has no catalogue in {LOCALE}/{TRANSLATED}: run make gettext")
         notebook = root / f"{page}.ipynb"
         if notebook.exists():
-            translated = translate_notebook(notebook, found[page])
+            translated = translate_notebook(notebook, found[page], language)
             translated.metadata["dlfoundations"] = {"edition": language, "note": GENERATED}
             files[f"{page}.ipynb"] = nbformat.writes(translated) + "\n"
         else:

@@ -679,30 +679,57 @@ class Replay:
         return run
 
     def describe(self) -> str:
-        """Where this page's runs came from, in Markdown: empty when it trained them all itself."""
+        """Where this page's runs came from, in Markdown: empty when it trained them all itself (with the Chinese
+        editions' versions: :class:`~dlfoundations.book.Said`)."""
+        from .book import Said
+
         if self.read == 0:
             return ""
-        m = self.meta
-        device = f"the CPU {m['device_name']}" if m["device"] == "cpu" else f"{m['device_name']} ({m['device']})"
-        where = f"commit `{str(m['commit'])[:7]}`, {device}, {m['threads']} thread(s), {m['date'][:10]}"
+        m, n, commit = self.meta, self.read, f"`{str(self.meta['commit'])[:7]}`"
+        cpu = m["device"] == "cpu"
+        device = f"the CPU {m['device_name']}" if cpu else f"{m['device_name']} ({m['device']})"
+        where = f"commit {commit}, {device}, {m['threads']} thread(s), {m['date'][:10]}"
+        hant_device = f"CPU {m['device_name']}" if cpu else f"{m['device_name']}（{m['device']}）"
+        hans_device = hant_device
+        hant_where = f"commit {commit}，{hant_device}，{m['threads']} 個執行緒，{m['date'][:10]}"
+        hans_where = f"commit {commit}，{hans_device}，{m['threads']} 个线程，{m['date'][:10]}"
+        source = f"`results/{self.path.name}`"
         if self.trained:
-            what, them = f"{self.read} of these runs", "them"
+            what, them = f"{n} of these runs", "them"
+            hant_what, hans_what = f"其中 {n} 次執行", f"其中 {n} 次运行"
         else:
             what, them = {1: ("this run", "it"), 2: ("both of these runs", "them")}.get(
-                self.read, (f"all {self.read} of these runs", "them")
+                n, (f"all {n} of these runs", "them")
             )
+            hant_what = {1: "這次執行", 2: "這兩次執行"}.get(n, f"這全部 {n} 次執行")
+            hans_what = {1: "这次运行", 2: "这两次运行"}.get(n, f"这全部 {n} 次运行")
         text = (
-            f"This page read {what} back from `results/{self.path.name}` ({where}), where the chapter's code at that"
+            f"This page read {what} back from {source} ({where}), where the chapter's code at that"
             f" commit trained {them} with the same sizes and seeds"
+        )
+        hant = (
+            f"本頁從 {source} 讀回{hant_what}（{hant_where}）；它們由本章在該 commit 的程式碼以相同的規模與隨機種子訓練"
+        )
+        hans = (
+            f"本页从 {source} 读回{hans_what}（{hans_where}）；它们由本章在该 commit 的代码以相同的规模与随机种子训练"
         )
         if m.get("data"):
             text += f", on the images of `{m['data']}`"
-        text += f"; it trained the other {self.trained} itself." if self.trained else "."
+            hant += f"，所用影像來自 `{m['data']}`"
+            hans += f"，所用图像来自 `{m['data']}`"
+        if self.trained:
+            text += f"; it trained the other {self.trained} itself."
+            hant += f"；其餘 {self.trained} 次由本頁自行訓練。"
+            hans += f"；其余 {self.trained} 次由本页自行训练。"
+        else:
+            text, hant, hans = text + ".", hant + "。", hans + "。"
         if m.get("data") and self.data and self.data != m["data"]:
             text += (
                 f" This page loaded its images from another folder (`{self.data}`), perhaps another copy of CIFAR-10."
             )
-        return text
+            hant += f"本頁的影像載入自另一個資料夾（`{self.data}`），可能是 CIFAR-10 的另一份副本。"
+            hans += f"本页的图像加载自另一个文件夹（`{self.data}`），可能是 CIFAR-10 的另一份副本。"
+        return Said(text, zh_TW=hant, zh_CN=hans)
 
 
 WEIGHTS = ("best_state", "state")  # the fields of a History or a Run that hold weights: never stored
