@@ -80,6 +80,9 @@ def extract(root: Path = ROOT, out: Path | None = None, config: Path | None = No
         for message in list(catalogue):
             if message.id and not _keep(message, names, source):
                 del catalogue[message.id]
+        for title, location in _exercise_titles(root, source):
+            if title not in catalogue:
+                catalogue.add(title, locations=[location])
         catalogue.project, catalogue.version = "Deep Learning Foundations", ""
         catalogue.copyright_holder = "The Deep Learning Foundations contributors"
         target = out / "pot" / page.with_suffix(".pot")
@@ -88,6 +91,26 @@ def extract(root: Path = ROOT, out: Path | None = None, config: Path | None = No
             pofile.write_po(handle, catalogue, width=76, omit_header=False)
         written.append(target)
     return written
+
+
+_EXERCISE = re.compile(r"^(?:`{3,}|:{3,})\{exercise\}[ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
+
+
+def _exercise_titles(root: Path, source: str) -> list[tuple[str, tuple[str, int]]]:
+    """The titles of ``{exercise}`` directives in a page (sphinx-exercise's titles are not extracted by Sphinx's
+    gettext builder), with their references as Sphinx writes them (a notebook's cell × 10,000 + line)."""
+    import nbformat
+
+    path = Path(root) / source
+    if path.suffix != ".ipynb":
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        return [(m.group(1), (source, text.count("\n", 0, m.start()) + 1)) for m in _EXERCISE.finditer(text)]
+    found = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "markdown":
+            for m in _EXERCISE.finditer(cell.source):
+                found.append((m.group(1), (source, (index + 1) * 10000 + cell.source.count("\n", 0, m.start()) + 1)))
+    return found
 
 
 def _relative(file: str, built: Path, root: Path) -> str:
