@@ -66,7 +66,7 @@ def extract(root: Path = ROOT, out: Path | None = None, config: Path | None = No
     config_file.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
     command = [_jupyter_book(), "build", str(root), "--config", str(config_file), "--path-output", str(out)]
     command += ["--builder", "custom", "--custom-builder", "gettext", "-q"]
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, env=_plain_environment())
     built = out / "_build" / "gettext"
     names = {name for term in i18n.glossary(root / "glossary.md") for name in (term.english, term.hant, term.hans)}
     written = []
@@ -111,6 +111,17 @@ def _exercise_titles(root: Path, source: str) -> list[tuple[str, tuple[str, int]
             for m in _EXERCISE.finditer(cell.source):
                 found.append((m.group(1), (source, (index + 1) * 10000 + cell.source.count("\n", 0, m.start()) + 1)))
     return found
+
+
+def _plain_environment() -> dict[str, str]:
+    """This process's environment without what ``make test`` sets for the notebooks' kernels (tests/kernel_site,
+    which hides myst-nb as Colab has no myst-nb): a Sphinx build needs myst-nb."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLF_BLOCK", "DLF_EMULATE"))}
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).name != "kernel_site"]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
 
 
 def _relative(file: str, built: Path, root: Path) -> str:
@@ -470,7 +481,7 @@ def build(config: Path, html: Path, extra: list[str] = (), root: Path = ROOT) ->
         source = Path(root) / EDITIONS_FOLDER / folder
         command = [_jupyter_book(), "build", str(source), "--config", str(edition), "--path-output", str(out)]
         print(f"building the {LABELS[language]} edition ({folder})", flush=True)
-        subprocess.run([*command, *extra], check=True)
+        subprocess.run([*command, *extra], check=True, env=_plain_environment())
         target = Path(html) / folder
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(out / "_build" / "html", target)
