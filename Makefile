@@ -20,14 +20,16 @@ book: $(STAMP) data
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 	@if [ -z "$$CI" ]; then $(PY) -m webbrowser -t "file://$(CURDIR)/_build/html/index.html" >/dev/null 2>&1 || true; fi
 
-## make test: lint, a warning-free book build (no execution), unit tests and every chapter under nbval (quick profile;
+## make test: lint, a warning-free book build (no execution; English and 繁體: make check-html builds 简体 too),
+## unit tests and every chapter under nbval (quick profile;
 ## the kernels without myst-nb, as in Colab, and on a pretend Apple MPS device without float64: tests/kernel_site),
 ## TEST_JOBS at a time (default 2)
 test: $(STAMP)
 	$(VENV)/bin/ruff check code tests chapters benchmarks conftest.py
 	$(PY) -m dlfoundations.book --execute off --profile quick --out _build/test/config.yml
 	$(JB) build . --config _build/test/config.yml --path-output _build/test -W --keep-going -q
-	$(PY) -m dlfoundations.editions build --config _build/test/config.yml --html _build/test/_build/html -W
+	$(PY) -m dlfoundations.editions build --config _build/test/config.yml --html _build/test/_build/html -W \
+		--language zh_TW
 	DLF_PROFILE=quick $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile --nbval-lax --nbval-current-env --without-myst-nb \
 		--emulate-mps --durations=5
 

@@ -463,13 +463,15 @@ def search_words(root: Path = ROOT) -> list[str]:
     return sorted(words)
 
 
-def build(config: Path, html: Path, extra: list[str] = (), root: Path = ROOT) -> None:
-    """Build each edition with the English build's configuration ``config`` and put it beside the English HTML
-    ``html``, as ``html/zh-Hant`` and ``html/zh-Hans``."""
+def build(config: Path, html: Path, extra: list[str] = (), root: Path = ROOT, languages=tuple(EDITIONS)) -> None:
+    """Build each edition (of ``languages``) with the English build's configuration ``config`` and put it beside
+    the English HTML ``html``, as ``html/zh-Hant`` and ``html/zh-Hans``."""
     import shutil
 
     english = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
     for language, folder in EDITIONS.items():
+        if language not in languages:
+            continue
         out = Path(config).parent / "editions" / folder
         out.mkdir(parents=True, exist_ok=True)
         edition = out / "config.yml"
@@ -499,6 +501,9 @@ def main(argv=None) -> int:
     builder.add_argument("--config", type=Path, required=True, help="the English build's configuration")
     builder.add_argument("--html", type=Path, required=True, help="the English build's HTML folder")
     builder.add_argument("-W", action="store_true", help="warnings are errors (as make test builds)")
+    builder.add_argument(
+        "--language", action="append", choices=list(EDITIONS), help="only this edition (repeatable; default: all)"
+    )
     args = parser.parse_args(argv)
     if args.command == "extract":
         for path in extract():
@@ -512,7 +517,8 @@ def main(argv=None) -> int:
         print("\n".join(problems) if problems else "the editions are up to date")
         return 1 if problems else 0
     elif args.command == "build":
-        build(args.config, args.html, ["-W", "--keep-going", "-q"] if args.W else ["-q"])
+        extra = ["-W", "--keep-going", "-q"] if args.W else ["-q"]
+        build(args.config, args.html, extra, languages=args.language or tuple(EDITIONS))
     return 0
 
 
