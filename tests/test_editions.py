@@ -21,7 +21,7 @@ GLOSSARY = ROOT / "glossary.md"
 
 def test_every_page_of_the_book_has_a_catalogue():
     pages = {po.relative_to(LOCALE).with_suffix("").as_posix() for po in CATALOGUES}
-    assert pages == set(editions.toc_pages(ROOT))
+    assert pages == set(book.toc_pages(ROOT))
 
 
 @pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: p.relative_to(LOCALE).as_posix())

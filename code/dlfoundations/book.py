@@ -46,7 +46,10 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-GLUE_LANGUAGES = ("zh_TW", "zh_CN")  # the Chinese editions: each glued Markdown sentence also in their words
+# the book's editions: Sphinx language → the folder beside the English HTML ("" for English itself)
+EDITION_FOLDERS = {"en": "", "zh_TW": "zh-Hant", "zh_CN": "zh-Hans"}
+EDITION_LABELS = {"en": "English", "zh_TW": "繁體中文", "zh_CN": "简体中文"}
+GLUE_LANGUAGES = tuple(language for language, folder in EDITION_FOLDERS.items() if folder)  # each glued sentence
 
 
 class Said(str):
@@ -180,11 +183,16 @@ def book_config(source: Path, execute: str, profile: str, device: str | None = N
 # --------------------------------------------------------------------------- executing the chapters in parallel
 
 
+def toc_pages(book_root: Path) -> list[str]:
+    """The pages ``_toc.yml`` lists (``chapters/03_backpropagation``, ``glossary``), the root page first."""
+    toc = yaml.safe_load((Path(book_root) / "_toc.yml").read_text(encoding="utf8"))
+    return [toc["root"]] + [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+
+
 def toc_notebooks(book_root: Path) -> list[Path]:
     """The ``.ipynb`` files ``_toc.yml`` lists, in the book's order."""
-    toc = yaml.safe_load((Path(book_root) / "_toc.yml").read_text(encoding="utf8"))
-    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
-    return [path for path in (Path(book_root) / f"{name}.ipynb" for name in files) if path.exists()]
+    paths = (Path(book_root) / f"{name}.ipynb" for name in toc_pages(book_root)[1:])
+    return [path for path in paths if path.exists()]
 
 
 KERNEL_NAME = "dlf-kernel"  # the kernel spec execute_chapters writes when given another Python
@@ -499,10 +507,6 @@ def _copy_student_notebooks(app, exception) -> None:
 
 
 # --------------------------------------------------------------------------- the editions' language switcher
-
-# the book's editions: Sphinx language → the folder beside the English HTML ("" for English itself)
-EDITION_FOLDERS = {"en": "", "zh_TW": "zh-Hant", "zh_CN": "zh-Hans"}
-EDITION_LABELS = {"en": "English", "zh_TW": "繁體中文", "zh_CN": "简体中文"}
 
 
 def edition_links(pagename: str, edition: str) -> str:

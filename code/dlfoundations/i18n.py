@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import itertools
 import json
 import re
@@ -35,16 +36,27 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 KINDS = ("role", "code", "math", "link")
 
 
+SHOWN_ROLES = ("term", "doc", "ref")  # roles whose text the reader sees: translated, their target kept
+TARGET_ROLES = (*SHOWN_ROLES, "numref", "eq", "download")  # roles that may be written `text <target>`
+
+
+def role_parts(role: str) -> tuple[str, str, str]:
+    """A role's name, the text it shows and its target: ``{doc}`第三章 <03_backpropagation>``` gives
+    ``("doc", "第三章", "03_backpropagation")``; without ``<…>`` text and target are the role's content."""
+    name, content = role[1 : role.index("}")], role[role.index("`") + 1 : -1]
+    if name in TARGET_ROLES and content.endswith(">") and " <" in content:
+        return name, content[: content.rindex(" <")], content[content.rindex(" <") + 2 : -1]
+    return name, content, content
+
+
 def _role_key(role: str, aliases: dict[str, str] | None) -> str:
     """A role as a translation must keep it: its target, not its text. ``{doc}`第三章 <03_backpropagation>``` keeps
     ``{doc}`03_backpropagation```; a ``{term}`` is keyed by its glossary entry, so ``{term}`梯度下降``` and
     ``{term}`gradient descent``` are the same role when ``aliases`` (any name → English entry) know both."""
-    name, content = role[1 : role.index("}")], role[role.index("`") + 1 : -1]
-    if name in ("doc", "ref", "term", "numref", "eq", "download") and content.endswith(">") and " <" in content:
-        content = content[content.rindex(" <") + 2 : -1]
+    name, _, target = role_parts(role)
     if name == "term" and aliases:
-        content = aliases.get(content, aliases.get(content.lower(), content))
-    return f"{{{name}}}`{content}`"
+        target = aliases.get(target, aliases.get(target.lower(), target))
+    return f"{{{name}}}`{target}`"
 
 
 def protected(text: str, aliases: dict[str, str] | None = None) -> dict[str, collections.Counter]:
@@ -107,6 +119,7 @@ def glossary(path: str | Path) -> list[Term]:
     return entries
 
 
+@functools.cache
 def _hans(hant: str) -> str:
     """``hant`` in Simplified characters (OpenCC's Taiwan-to-mainland conversion), for an entry whose two Chinese
     names differ only in their characters."""
@@ -138,11 +151,8 @@ def term_aliases(path: str | Path) -> dict[str, str]:
 
 def _role_text(match: re.Match) -> str:
     """What a role shows in prose: a ``{term}`` or ``{doc}``'s text; nothing for glue, citations and the rest."""
-    role = match.group()
-    name, content = role[1 : role.index("}")], role[role.index("`") + 1 : -1]
-    if name not in ("term", "doc", "ref"):
-        return " "
-    return f" {content[: content.rindex(' <')] if content.endswith('>') and ' <' in content else content} "
+    name, text, _ = role_parts(match.group())
+    return f" {text} " if name in SHOWN_ROLES else " "
 
 
 def check_terms(msgid: str, msgstr: str, terms: dict[str, list[str]], exempt: set[str] = frozenset()) -> list[str]:

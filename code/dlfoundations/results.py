@@ -689,10 +689,9 @@ class Replay:
         cpu = m["device"] == "cpu"
         device = f"the CPU {m['device_name']}" if cpu else f"{m['device_name']} ({m['device']})"
         where = f"commit {commit}, {device}, {m['threads']} thread(s), {m['date'][:10]}"
-        hant_device = f"CPU {m['device_name']}" if cpu else f"{m['device_name']}（{m['device']}）"
-        hans_device = hant_device
-        hant_where = f"commit {commit}，{hant_device}，{m['threads']} 個執行緒，{m['date'][:10]}"
-        hans_where = f"commit {commit}，{hans_device}，{m['threads']} 个线程，{m['date'][:10]}"
+        device_zh = f"CPU {m['device_name']}" if cpu else f"{m['device_name']}（{m['device']}）"  # both scripts
+        hant_where = f"commit {commit}，{device_zh}，{m['threads']} 個執行緒，{m['date'][:10]}"
+        hans_where = f"commit {commit}，{device_zh}，{m['threads']} 个线程，{m['date'][:10]}"
         source = f"`results/{self.path.name}`"
         if self.trained:
             what, them = f"{n} of these runs", "them"
