@@ -432,3 +432,34 @@ def test_chapter_pages_link_their_student_notebooks(tmp_path):
     assert "换你动手" in book.student_links("chapters/02_x", tmp_path, repo, "main", "zh_CN")
     # the real book: every committed student notebook belongs to a chapter in the table of contents
     assert {p.name for p in (ROOT / "student").glob("*.ipynb")} <= {p.name for p in book.toc_notebooks(ROOT)}
+
+
+def test_untranslated_sentences_finds_a_sentence_composed_without_said():
+    """A glued sentence whose Chinese versions fell back to the English (an f-string on a Said) is reported; a
+    name, a number or code is not."""
+    import nbformat
+
+    def glued(name, text):
+        return {
+            "output_type": "display_data",
+            "data": {book.GLUE_PREFIX + "text/markdown": text},
+            "metadata": {"scrapbook": {"name": name, "mime_prefix": book.GLUE_PREFIX}},
+        }
+
+    outputs = []
+    for name, versions in {
+        "said": ("within the noise of two seeds", "在兩個隨機種子的雜訊範圍內", "在两个随机种子的杂讯范围内"),
+        "lost": ("profile `quick`, seed 0, 1 epoch(s)",) * 3,
+        "name": ("RMSProp",) * 3,
+        "code": ("`results/a.json`, 3 of `x y z`",) * 3,
+    }.items():
+        outputs += [glued(name, versions[0])]
+        outputs += [
+            glued(book.glue_name(name, lang), v) for lang, v in zip(book.GLUE_LANGUAGES, versions[1:], strict=True)
+        ]
+    for name, text in {"words": "'then hardly changes'", "number": "2.5", "device": "'cpu'"}.items():
+        outputs += [glued(name, "")]
+        outputs[-1]["data"] = {book.GLUE_PREFIX + "text/plain": text}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=outputs)])
+    assert set(book.glued_sentences(notebook)) == {"said", "lost", "name", "code"}
+    assert [line.split(" ")[0] for line in book.untranslated_sentences(notebook)] == ["lost", "lost", "words"]

@@ -310,6 +310,25 @@ def test_a_chinese_page_shows_the_numbers_of_the_english_page(name):
         assert glued(folder) == english, folder
 
 
+def test_every_glued_sentence_comes_in_every_editions_words():
+    """No chapter glues a sentence that a Chinese page shows in English (``book.untranslated_sentences`` on each
+    chapter's outputs in the execution cache the build used)."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    from dlfoundations import book
+
+    if not _chinese_editions():
+        pytest.skip("no Chinese editions built")
+    config = yaml.safe_load((Path(HTML).parents[1] / "config.yml").read_text(encoding="utf8"))
+    cache = get_cache(ROOT / config["execute"]["cache"])
+    english = []
+    for name in CHAPTERS:
+        record = cache.match_cache_notebook(nbformat.read(ROOT / f"{name}.ipynb", nbformat.NO_CONVERT))
+        english += [f"{name}: {line}" for line in book.untranslated_sentences(cache.get_cache_bundle(record.pk).nb)]
+    assert not english, "\n".join(english) + "\n(glue a book.Said: dlfoundations.wording)"
+
+
 def test_the_language_switcher_lands_on_the_same_page(page, site):
     if len(_chinese_editions()) < 2:
         pytest.skip("no Chinese editions built")

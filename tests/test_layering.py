@@ -28,6 +28,7 @@ def imported_package_modules(module: str) -> set[str]:
 
 def test_the_two_layers_cover_the_package():
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    modules |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}  # subpackages (wording)
     assert set(dlfoundations.IDEAS) | set(dlfoundations.MACHINERY) == modules
     assert not set(dlfoundations.IDEAS) & set(dlfoundations.MACHINERY)
 

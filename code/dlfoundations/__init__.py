@@ -67,6 +67,7 @@ MACHINERY = (
     "student",
     "i18n",
     "editions",
+    "wording",
 )
 __all__ = sorted({*IDEAS, *MACHINERY, "ALLOCATOR", "tune_allocator"})
 __version__ = "0.1.0"

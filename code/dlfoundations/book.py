@@ -98,6 +98,49 @@ def glue(name: str, value, display: bool = True) -> None:
 GLUE_PREFIX = "application/papermill.record/"  # myst-nb's mime prefix for a glued value that is not shown
 
 
+_ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,}(?:[^A-Za-z]{1,12}[A-Za-z]{2,}){2,}")  # three English words, close
+_CODE_OR_MATHS = re.compile(r"`[^`]*`|\$[^$]*\$")
+
+
+def glued_sentences(notebook) -> dict[str, dict[str, str]]:
+    """An executed notebook's glued Markdown values (``{glue:md}``) by name: each edition's version."""
+    found: dict[str, str] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            data = output.get("data", {})
+            text = data.get("text/markdown", data.get(GLUE_PREFIX + "text/markdown"))
+            if name and text is not None:
+                found[name] = text
+    return {
+        name: {"en": text, **{language: found[glue_name(name, language)] for language in GLUE_LANGUAGES}}
+        for name, text in found.items()
+        if all(glue_name(name, language) in found for language in GLUE_LANGUAGES)
+    }
+
+
+def untranslated_sentences(notebook) -> list[str]:
+    """The glued sentences (three English words or more, outside code and maths) that an edition shows in
+    English: a ``{glue:md}`` value composed without :class:`Said` (an f-string or ``+`` on one drops its
+    versions), or words glued as plain text (``{glue:text}`` has no edition versions: glue Markdown)."""
+    english = [
+        f"{name} ({language}): {versions['en'][:80]!r}"
+        for name, versions in glued_sentences(notebook).items()
+        if _ENGLISH_WORDS.search(_CODE_OR_MATHS.sub(" ", versions["en"]))
+        for language in GLUE_LANGUAGES
+        if versions[language] == versions["en"]
+    ]
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            data = output.get("data", {})
+            text = data.get("text/plain", data.get(GLUE_PREFIX + "text/plain", ""))
+            markdown = any(kind.endswith("text/markdown") for kind in data)
+            if name and not markdown and text[:1] in "'\"" and _ENGLISH_WORDS.search(text):
+                english.append(f"{name} (glued as text, not Markdown): {text[:80]}")
+    return english
+
+
 def _glue_without_myst_nb(name: str, value, display: bool = True) -> None:
     """myst-nb's glue output (the value's display data with ``scrapbook`` metadata, hidden values under
     :data:`GLUE_PREFIX`), written without myst-nb; outside IPython the value is printed where ``display``."""

@@ -101,18 +101,14 @@ def seed_everything(seed: int) -> None:
 def run_description(dataset=None) -> str:
     """One line naming profile, device, seed and (given a data set) its sizes, for prose and tables (with the
     Chinese editions' versions: :class:`~dlfoundations.book.Said`)."""
-    from .book import Said
+    from .wording import common, say
 
     s = settings()
-    text = f"profile `{s.profile}`, device `{device()}`, seed {s.seed}"
-    hant = f"執行設定檔 `{s.profile}`、裝置 `{device()}`、隨機種子 {s.seed}"
-    hans = f"运行配置 `{s.profile}`、设备 `{device()}`、随机种子 {s.seed}"
+    text = say(common.RUN, profile=s.profile, device=device(), seed=s.seed)
     if dataset is not None:
         n = [f"{len(y):,}" for y in (dataset.y_train, dataset.y_val, dataset.y_test)]
-        text += f", {n[0]} training, {n[1]} validation and {n[2]} test images"
-        hant += f"，訓練影像 {n[0]} 張、驗證影像 {n[1]} 張、測試影像 {n[2]} 張"
-        hans += f"，训练图像 {n[0]} 张、验证图像 {n[1]} 张、测试图像 {n[2]} 张"
-    return Said(text, zh_TW=hant, zh_CN=hans)
+        text = say(common.RUN_SIZES, run=text, train=n[0], val=n[1], test=n[2])
+    return text
 
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "asimd", "sve")  # what CPU kernels dispatch on

@@ -407,12 +407,30 @@ def _compare(target: Path, files: dict[str, str]) -> tuple[list[str], list[Path]
     return changed, extra
 
 
+WORDING_SIMPLIFIED = "code/dlfoundations/wording/_zh_CN.py"
+
+
+def wording_simplified(root: Path = ROOT, convert: Simplified | None = None) -> str:
+    """The text of :data:`WORDING_SIMPLIFIED`: every glued sentence's Traditional template (``dlfoundations.wording``)
+    → its Simplified one, converted as the catalogues are."""
+    from . import wording
+
+    convert = convert or Simplified(root)
+    hant = sorted({w.zh_TW for w in wording.wordings().values()})
+    lines = [f"    {text!r}: {convert(text)!r}," for text in hant]
+    return "\n".join([f"# {GENERATED}", "SIMPLIFIED = {", *lines, "}", ""])
+
+
 def write(root: Path = ROOT, out: Path | None = None) -> list[Path]:
-    """Write both editions under ``out`` (default ``editions/``), removing files no longer generated; returns
-    the files written."""
+    """Write both editions under ``out`` (default ``editions/``), removing files no longer generated, and the
+    glued sentences' Simplified templates (:data:`WORDING_SIMPLIFIED`); returns the files written."""
     root = Path(root)
     out = Path(out or root / EDITIONS_FOLDER)
     written = []
+    derived, target = wording_simplified(root), root / WORDING_SIMPLIFIED
+    if not target.exists() or target.read_text(encoding="utf-8") != derived:
+        target.write_text(derived, encoding="utf-8")
+        written.append(target)
     for language, folder in EDITIONS.items():
         files = edition_files(language, root)
         changed, extra = _compare(out / folder, files)
@@ -427,8 +445,11 @@ def write(root: Path = ROOT, out: Path | None = None) -> list[Path]:
 
 
 def stale(root: Path = ROOT) -> list[str]:
-    """The generated files under ``editions/`` that differ from what :func:`write` would write now."""
-    problems = []
+    """The generated files under ``editions/`` (and :data:`WORDING_SIMPLIFIED`) that differ from what :func:`write`
+    would write now."""
+    target = Path(root) / WORDING_SIMPLIFIED
+    fresh = target.exists() and target.read_text(encoding="utf-8") == wording_simplified(root)
+    problems = [] if fresh else [WORDING_SIMPLIFIED]
     for language, folder in EDITIONS.items():
         target = Path(root) / EDITIONS_FOLDER / folder
         changed, extra = _compare(target, edition_files(language, root))

@@ -1182,23 +1182,26 @@ def lenet_table(found: list[tuple[Record, dict, object]]) -> str:
 
 def lenet_summary(profile: str = "standard", directory=None) -> str:
     """One Markdown sentence on the committed runs of ``profile`` (:func:`lenet_reference`): test accuracy over the
-    seeds and where they ran, or that none is committed yet, with the command that writes them."""
+    seeds and where they ran, or that none is committed yet, with the command that writes them; in every edition's
+    words (:class:`~dlfoundations.book.Said`)."""
     from . import results
+    from .wording import ch02b, join, say
 
     found = lenet_reference(profile, directory)
     if found is None:
-        return (
-            f"No multi-seed run of the `{profile}` profile is committed yet (not run yet): `results/` holds no file "
-            f"of kind `{LENET_KIND}` at that profile's sizes. `python -m dlfoundations.experiments lenet --profile "
-            f"{profile} --out results/lenet-{profile}-cpu.json` writes one."
-        )
+        return say(ch02b.LENET_NOT_COMMITTED, profile=profile, kind=LENET_KIND)
     record, meta, path = found
-    commit = (meta.get("commit") or "unknown")[:7]
-    return (
-        f"The committed `{profile}` runs reached {results.percent(record.test)} test accuracy (mean ± standard "
-        f"deviation over seeds {', '.join(map(str, record.seeds))}; `results/{path.name}`, "
-        f"{record.train_images:,} training images, {record.epochs} epochs, {meta.get('device_name', '?')} "
-        f"{record.device}, commit `{commit}`)."
+    return say(
+        ch02b.LENET_COMMITTED,
+        profile=profile,
+        accuracy=results.percent(record.test),
+        seeds=join(record.seeds),
+        file=path.name,
+        images=record.train_images,
+        epochs=record.epochs,
+        device_name=meta.get("device_name", "?"),
+        device=record.device,
+        commit=(meta.get("commit") or "unknown")[:7],
     )
 
 

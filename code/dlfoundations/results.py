@@ -384,7 +384,10 @@ def comparison(
 
 def provenance(records: dict[str, tuple[Record, Path]]) -> str:
     """One sentence per results file used: its name, device and date, and the profile, training images, epochs
-    and seeds of its records (each distinct combination once, so a file mixing sizes says so)."""
+    and seeds of its records (each distinct combination once, so a file mixing sizes says so); in every
+    edition's words (:class:`~dlfoundations.book.Said`)."""
+    from .wording import common, join, say
+
     by_file: dict[Path, list[Record]] = {}
     for record, path in records.values():
         by_file.setdefault(path, []).append(record)
@@ -392,9 +395,11 @@ def provenance(records: dict[str, tuple[Record, Path]]) -> str:
     for path, recs in sorted(by_file.items()):
         meta, _ = load(path)
         sizes = dict.fromkeys((r.profile, r.train_images, r.epochs, len(r.seeds)) for r in recs)
-        what = "; ".join(f"{p} profile, {n:,} training images, {e} epoch(s), {s} seeds" for p, n, e, s in sizes)
-        parts.append(f"`results/{path.name}` ({meta['device_name']} {recs[0].device}, {what}, {meta['date'][:10]})")
-    return "; ".join(parts) if parts else "no results file yet"
+        what = [say(common.RESULTS_SIZES, profile=p, images=n, epochs=e, seeds=s) for p, n, e, s in sizes]
+        machine, device, date = meta["device_name"], recs[0].device, meta["date"][:10]
+        what = join(what, common.SEMICOLON)
+        parts.append(say(common.RESULTS_FILE, name=path.name, machine=machine, device=device, sizes=what, date=date))
+    return join(parts, common.SEMICOLON) if parts else say(common.NO_RESULTS)
 
 
 def floor(name: str, profile: str, directory: str | Path = RESULTS_DIR) -> tuple[float, str]:
@@ -402,22 +407,24 @@ def floor(name: str, profile: str, directory: str | Path = RESULTS_DIR) -> tuple
 
     ``quick``: :data:`~dlfoundations.experiments.QUICK_FLOOR`, far above chance. Other profiles: the
     assignment's target when the committed seeds meet it on average, else the worst committed seed less two
-    points (a run that falls below it is broken, not unlucky). Returns the floor and why it was chosen.
+    points (a run that falls below it is broken, not unlucky). Returns the floor and why it was chosen (a
+    :class:`~dlfoundations.book.Said`).
     """
     from . import experiments
+    from .wording import common, say
 
     spec = experiments.ONE_EPOCH[name]
     if profile == "quick":
-        return experiments.QUICK_FLOOR[spec.model], "the quick profile's floor"
+        return experiments.QUICK_FLOOR[spec.model], say(common.FLOOR_QUICK)
     found = committed([name], directory)
     if name not in found:
         target = spec.target if spec.target is not None else spec.report - 10
-        return target / 100 - 0.05, "no committed results: the target less 5 points"
+        return target / 100 - 0.05, say(common.FLOOR_NONE)
     record, path = found[name]
     mean, _ = search.mean_std(record.best_val)
     if spec.target is not None and mean >= spec.target / 100:
-        return spec.target / 100, f"the assignment's target, met by results/{path.name}"
-    return min(record.best_val) - 0.02, f"the worst seed of results/{path.name} less 2 points"
+        return spec.target / 100, say(common.FLOOR_TARGET, file=path.name)
+    return min(record.best_val) - 0.02, say(common.FLOOR_WORST, file=path.name)
 
 
 def goals_table(records: dict[str, Record], goals: dict[str, tuple[str, float]]) -> str:
@@ -681,54 +688,29 @@ class Replay:
     def describe(self) -> str:
         """Where this page's runs came from, in Markdown: empty when it trained them all itself (with the Chinese
         editions' versions: :class:`~dlfoundations.book.Said`)."""
-        from .book import Said
+        from .wording import common, say
 
         if self.read == 0:
             return ""
-        m, n, commit = self.meta, self.read, f"`{str(self.meta['commit'])[:7]}`"
-        cpu = m["device"] == "cpu"
-        device = f"the CPU {m['device_name']}" if cpu else f"{m['device_name']} ({m['device']})"
-        where = f"commit {commit}, {device}, {m['threads']} thread(s), {m['date'][:10]}"
-        device_zh = f"CPU {m['device_name']}" if cpu else f"{m['device_name']}（{m['device']}）"  # both scripts
-        hant_where = f"commit {commit}，{device_zh}，{m['threads']} 個執行緒，{m['date'][:10]}"
-        hans_where = f"commit {commit}，{device_zh}，{m['threads']} 个线程，{m['date'][:10]}"
-        source = f"`results/{self.path.name}`"
-        if self.trained:
-            what, them = f"{n} of these runs", "them"
-            hant_what, hans_what = f"其中 {n} 次執行", f"其中 {n} 次运行"
+        m, n = self.meta, self.read
+        if m["device"] == "cpu":
+            device = say(common.REPLAY_CPU, name=m["device_name"])
         else:
-            what, them = {1: ("this run", "it"), 2: ("both of these runs", "them")}.get(
-                n, (f"all {n} of these runs", "them")
-            )
-            hant_what = {1: "這次執行", 2: "這兩次執行"}.get(n, f"這全部 {n} 次執行")
-            hans_what = {1: "这次运行", 2: "这两次运行"}.get(n, f"这全部 {n} 次运行")
-        text = (
-            f"This page read {what} back from {source} ({where}), where the chapter's code at that"
-            f" commit trained {them} with the same sizes and seeds"
-        )
-        hant = (
-            f"本頁從 {source} 讀回{hant_what}（{hant_where}）；它們由本章在該 commit 的程式碼以相同的規模與隨機種子訓練"
-        )
-        hans = (
-            f"本页从 {source} 读回{hans_what}（{hans_where}）；它们由本章在该 commit 的代码以相同的规模与随机种子训练"
-        )
+            device = say(common.DEVICE_NAME, name=m["device_name"], device=m["device"])
+        commit = f"`{str(m['commit'])[:7]}`"
+        where = say(common.REPLAY_WHERE, commit=commit, device=device, threads=m["threads"], date=m["date"][:10])
+        how_many = "some" if self.trained else {1: "one", 2: "two"}.get(n, "all")
+        what = say(common.REPLAY_WHAT[how_many], n=n)
+        read = common.REPLAY_READ_ONE if how_many == "one" else common.REPLAY_READ_MANY
+        text = say(read, what=what, source=f"`results/{self.path.name}`", where=where)
         if m.get("data"):
-            text += f", on the images of `{m['data']}`"
-            hant += f"，所用影像來自 `{m['data']}`"
-            hans += f"，所用图像来自 `{m['data']}`"
-        if self.trained:
-            text += f"; it trained the other {self.trained} itself."
-            hant += f"；其餘 {self.trained} 次由本頁自行訓練。"
-            hans += f"；其余 {self.trained} 次由本页自行训练。"
-        else:
-            text, hant, hans = text + ".", hant + "。", hans + "。"
+            text = say(common.REPLAY_DATA, text=text, data=m["data"])
+        text = (
+            say(common.REPLAY_TRAINED, text=text, n=self.trained) if self.trained else say(common.REPLAY_END, text=text)
+        )
         if m.get("data") and self.data and self.data != m["data"]:
-            text += (
-                f" This page loaded its images from another folder (`{self.data}`), perhaps another copy of CIFAR-10."
-            )
-            hant += f"本頁的影像載入自另一個資料夾（`{self.data}`），可能是 CIFAR-10 的另一份副本。"
-            hans += f"本页的图像加载自另一个文件夹（`{self.data}`），可能是 CIFAR-10 的另一份副本。"
-        return Said(text, zh_TW=hant, zh_CN=hans)
+            text = say(common.REPLAY_OTHER_DATA, text=text, data=self.data)
+        return text
 
 
 WEIGHTS = ("best_state", "state")  # the fields of a History or a Run that hold weights: never stored
