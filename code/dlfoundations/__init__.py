@@ -25,7 +25,8 @@ airbench94 recipe), ``search`` and ``tune`` (hyperparameter search, on Optuna),
 ``distributed`` (data-parallel training under torchrun), ``plots`` and ``book`` (glue,
 the build configuration, offline MathJax), ``pdf`` (the book as one PDF), ``student`` (the student notebooks),
 ``i18n`` (what a translation in the Chinese editions' catalogues must keep of its English message),
-``editions`` (the Chinese editions generated from the English source and the catalogues).
+``editions`` (the Chinese editions generated from the English source and the catalogues), ``wording`` (the
+sentences the chapters compute and glue into their prose, in each edition's words).
 ``tests/test_layering.py`` keeps the layers apart.
 Modules are imported on first use.
 """
