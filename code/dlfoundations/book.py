@@ -102,16 +102,18 @@ _ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,}(?:[^A-Za-z]{1,12}[A-Za-z]{2,}){2,}") 
 _CODE_OR_MATHS = re.compile(r"`[^`]*`|\$[^$]*\$")
 
 
-def glued_sentences(notebook) -> dict[str, dict[str, str]]:
-    """An executed notebook's glued Markdown values (``{glue:md}``) by name: each edition's version."""
-    found: dict[str, str] = {}
+def _glued_outputs(notebook):
+    """(name, kind → data) of every glued value in an executed notebook, shown or hidden (:data:`GLUE_PREFIX`)."""
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            data = output.get("data", {})
-            text = data.get("text/markdown", data.get(GLUE_PREFIX + "text/markdown"))
-            if name and text is not None:
-                found[name] = text
+            if name:
+                yield name, {kind.removeprefix(GLUE_PREFIX): data for kind, data in output.get("data", {}).items()}
+
+
+def glued_sentences(notebook) -> dict[str, dict[str, str]]:
+    """An executed notebook's glued Markdown values (``{glue:md}``) by name: each edition's version."""
+    found = {name: data["text/markdown"] for name, data in _glued_outputs(notebook) if "text/markdown" in data}
     return {
         name: {"en": text, **{language: found[glue_name(name, language)] for language in GLUE_LANGUAGES}}
         for name, text in found.items()
@@ -130,14 +132,10 @@ def untranslated_sentences(notebook) -> list[str]:
         for language in GLUE_LANGUAGES
         if versions[language] == versions["en"]
     ]
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            data = output.get("data", {})
-            text = data.get("text/plain", data.get(GLUE_PREFIX + "text/plain", ""))
-            markdown = any(kind.endswith("text/markdown") for kind in data)
-            if name and not markdown and text[:1] in "'\"" and _ENGLISH_WORDS.search(text):
-                english.append(f"{name} (glued as text, not Markdown): {text[:80]}")
+    for name, data in _glued_outputs(notebook):
+        text = data.get("text/plain", "")
+        if "text/markdown" not in data and text[:1] in "'\"" and _ENGLISH_WORDS.search(text):
+            english.append(f"{name} (glued as text, not Markdown): {text[:80]}")
     return english
 
 

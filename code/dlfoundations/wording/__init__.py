@@ -62,9 +62,10 @@ def template(wording: Wording, language: str) -> str:
 
 
 def _version(value, language: str):
-    if isinstance(value, Said):
-        return value.versions.get(language) or str(value) if language != "en" else str(value)
-    return value
+    """``value`` as ``language`` shows it: a :class:`Said`'s version (its English where it has none)."""
+    if not isinstance(value, Said):
+        return value
+    return value.versions.get(language) or str(value)
 
 
 def say(wording: Wording, **values) -> Said:
